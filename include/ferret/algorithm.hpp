@@ -1,0 +1,53 @@
+// defines: Algorithm (what a client uploads and how every rank applies the server's step),
+//          make_algorithm (ferret | fedavg)
+//
+// The round loop (run.cpp) is the same for every algorithm: clients train, their rank sums the
+// weighted updates Δ_i = w_start − w_end, the algorithm encodes that sum into a payload, the
+// payloads are reduced to rank 0, the server step turns the mean into a step s (server.hpp),
+// s is broadcast, and every rank applies w ← w − decode(s). Encoding and decoding are linear,
+// so summing Δ_i before encoding equals summing the encoded client updates.
+//   ferret: payload = K coefficients (projection.hpp), decode = reconstruction from shared bases
+//   fedavg: payload = the d-vector itself, decode = identity
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ferret/comm.hpp"
+#include "ferret/config.hpp"
+#include "ferret/projection.hpp"
+
+namespace ferret {
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual std::string_view name() const = 0;
+  // Floats in an upload and in the broadcast step (K for ferret, d for fedavg).
+  virtual size_t payload_size() const = 0;
+
+  virtual void begin_round(uint32_t round) = 0;
+  // One client of this rank finished the round with update `delta` (length d).
+  virtual void observe_client_delta(std::span<const float> delta) = 0;
+  // Per-round agreement among ranks before encoding (ferret's norm allocation); may communicate.
+  virtual void agree(Comm& comm, const std::vector<bool>& senders) = 0;
+  // This rank's weighted sum of client updates → its upload payload.
+  virtual void encode(std::span<const float> delta_sum, std::span<float> payload) = 0;
+  // params ← params − decode(step).
+  virtual void apply(std::span<const float> step, std::span<float> params) = 0;
+  // ‖decode(step)‖ in parameter space (ferret: its expectation, since decoding is random).
+  virtual double decoded_norm(std::span<const float> step) const = 0;
+
+  // Blocks and this round's K_l (empty for fedavg).
+  virtual std::span<const Block> blocks() const = 0;
+  virtual std::vector<int32_t> allocation() const = 0;
+};
+
+// `params` lists the trainable tensors in flat-vector order. Throws ConfigError when the
+// configuration cannot work with this model (e.g. --k smaller than the number of blocks).
+std::unique_ptr<Algorithm> make_algorithm(const Config& config, std::span<const ParamInfo> params);
+
+}  // namespace ferret

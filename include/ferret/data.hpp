@@ -1,0 +1,71 @@
+#pragma once
+// Shared data types of the federated instruction-tuning data, the Alpaca-style prompt template,
+// and the encoding of an example into tokens + loss mask. Sources: tasks.hpp (embedded synthetic
+// tasks) and ni_data.hpp (Natural Instructions files).
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ferret/tokenizer.hpp"
+
+namespace ferret {
+
+struct Example {
+  std::string instruction;
+  std::string input;   // may be empty: the template then has no Input section
+  std::string output;  // the reference response
+};
+
+struct ClientData {
+  std::string name;            // the task(s) it holds, joined by '+', e.g. "reverse+sort_letters"
+  std::vector<Example> train;  // never empty for data made by this module
+};
+
+struct FederatedData {
+  std::vector<ClientData> clients;
+  std::vector<Example> eval;  // held-out instances; none of them is in any client's train
+};
+
+// "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n";
+// without the "### Input:\n{input}\n\n" part when input is empty.
+std::string format_prompt(const Example& example);
+
+struct EncodedExample {
+  std::vector<int32_t> tokens;     // BOS + prompt + response [+ EOS]
+  std::vector<uint8_t> loss_mask;  // same length; 1 on response tokens and the EOS, 0 on BOS and prompt
+};
+
+// BOS + format_prompt(example) + output + EOS, at most max_len tokens (max_len >= 2, else std::invalid_argument).
+// Truncation, when the whole does not fit:
+//   1. the prompt is cut from the LEFT (tokens right after BOS are dropped), so the end of the input and the
+//      "### Response:\n" marker stay next to the response: the model still sees where its answer starts;
+//   2. only if BOS + response + EOS alone exceeds max_len, the prompt is dropped entirely and the response is
+//      cut on the right to max_len - 1 tokens WITHOUT EOS (the answer was cut, so "stop here" would be wrong).
+// The response is never cut while any prompt token remains.
+EncodedExample encode_example(const ByteTokenizer& tokenizer, const Example& example, size_t max_len);
+
+// BOS + format_prompt(example), for generation: the same left cut of the prompt as encode_example, to at most
+// max_len tokens (max_len >= 1, else std::invalid_argument). The output field is ignored.
+std::vector<int32_t> encode_prompt(const ByteTokenizer& tokenizer, const Example& example, size_t max_len);
+
+// Deterministic randomness of the data sources (defined in src/tasks.cpp). Only std::mt19937_64's raw output is
+// used (its sequence is fixed by the standard); the distributions of <random> are implementation-defined and would
+// give different data on different standard libraries.
+namespace detail {
+uint64_t mix64(uint64_t x);                         // splitmix64 finaliser: a bijective 64-bit scramble
+uint64_t hash_string(std::string_view text);        // FNV-1a 64
+uint64_t stream_seed(std::initializer_list<uint64_t> parts);  // order-sensitive combination of mix64'ed parts
+uint64_t bounded_draw(std::mt19937_64& rng, uint64_t n);       // uniform in [0, n) by rejection; n >= 1
+template <class T>
+void deterministic_shuffle(std::vector<T>& items, std::mt19937_64& rng) {  // Fisher–Yates with bounded_draw
+  for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[bounded_draw(rng, i)]);
+}
+}  // namespace detail
+
+}  // namespace ferret

@@ -1,0 +1,26 @@
+// defines: FedAvgAlgorithm — the baseline: the full d-length update travels both ways
+#pragma once
+
+#include "ferret/algorithm.hpp"
+
+namespace ferret {
+
+class FedAvgAlgorithm final : public Algorithm {
+ public:
+  explicit FedAvgAlgorithm(std::span<const ParamInfo> params);
+  std::string_view name() const override { return "fedavg"; }
+  size_t payload_size() const override { return d_; }
+  void begin_round(uint32_t) override {}
+  void observe_client_delta(std::span<const float>) override {}
+  void agree(Comm&, const std::vector<bool>&) override {}
+  void encode(std::span<const float> delta_sum, std::span<float> payload) override;
+  void apply(std::span<const float> step, std::span<float> params) override;
+  double decoded_norm(std::span<const float> step) const override;
+  std::span<const Block> blocks() const override { return {}; }
+  std::vector<int32_t> allocation() const override { return {}; }
+
+ private:
+  size_t d_;
+};
+
+}  // namespace ferret

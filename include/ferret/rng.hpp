@@ -1,0 +1,163 @@
+// defines: philox4x32_10, splitmix64, Basis (parse_basis, to_string), basis_group_size,
+//          basis_variance, fill_basis, BasisGenerator, erfinv_central, CounterRng
+//
+// All randomness of a run is counter-based: every number is a pure function of the run seed and
+// of a few integers naming what it is for. Ranks never exchange random numbers or RNG states; they
+// regenerate whatever they need, in any order, with any number of threads.
+//
+// ---- Basis entries ------------------------------------------------------------------------------
+// The entry v[r, l, k, j] (round r, block l, basis vector k, coordinate j of block l) is a pure
+// function of (seed, r, l, k, j) and the basis kind. The mapping, which a CUDA kernel must copy:
+//
+//   key     = { lo32(splitmix64(seed)), hi32(splitmix64(seed)) }
+//   counter = { g, k, l, r }       g = j / G, the index of j's group of G consecutive coordinates
+//   words   = philox4x32_10(counter, key) = { w0, w1, w2, w3 }
+//
+//   rademacher (G = 128): coordinate j uses bit b = j % 32 of word q = (j % 128) / 32;
+//                         v = +1 if the bit is 0, -1 if it is 1. One bit per entry: a Philox call
+//                         serves 128 entries, which makes the ±1 basis nearly free to generate.
+//   gaussian   (G = 4):   Box–Muller on (w0, w1) -> entries 4g, 4g+1 and on (w2, w3) -> 4g+2, 4g+3:
+//                         u = (2·(w_even >> 9) + 1)·2^-24 in (0, 1), never 0, so log(u) is finite;
+//                         θ = 2π·(w_odd >> 8)·2^-24;  R = sqrt(-2 ln u);  v = (R cos θ, R sin θ).
+//   truncnormal (G = 4):  N(0, 1) truncated to [-a, a], a = 1/sqrt(d_l) (the paper's basis, ‖v‖ ≤ 1),
+//                         by inverse CDF: word w_q -> entry 4g+q,
+//                         t = (2·(w_q >> 8) + 1 - 2^24)·2^-24 in (-1, 1) (exact in float),
+//                         v = sqrt(2)·erfinv(t·erf(a/sqrt(2))).
+//
+// Bit reproducibility: rademacher is exact. gaussian and truncnormal use only integer bit operations
+// and IEEE float +, −, ×, fma (our own log, sin/cos, sqrt and erfinv, see rng.cpp; every
+// multiply-add is an explicit fma), so the values do not depend on libm, on vectorization or on FP
+// contraction; a CUDA kernel with the same operation sequence (fmaf, __fmul_rn/__fadd_rn so nvcc
+// does not contract, no fast math) reproduces them bit for bit. erf(a/√2) is computed once per block
+// in double and rounded to float. Accuracy: log and sin/cos are Cephes single-precision polynomials
+// (≈ 1 ulp), sqrt is Newton + one residual correction (≤ 1 ulp); gaussian entries agree with a
+// double-precision Box–Muller to 2e-6 relative (tested). erfinv: Giles 2010 single-precision
+// central branch, measured relative error ≤ 2.6e-7 on |x| ≤ 0.7 ⊇ [−erf(1/√2), erf(1/√2)], which
+// holds every argument since a ≤ 1.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace ferret {
+
+// ---- Philox4x32-10 (Salmon, Moraes, Dror, Shaw, SC 2011) -----------------------------------------
+// Same constants, round function and key schedule as Random123 and cuRAND, so outputs match their
+// known-answer vectors. Written with plain 64-bit products and no branches so that a loop calling it
+// over many counters is vectorized by the compiler (the basis hot loops rely on this).
+inline constexpr uint32_t kPhiloxM0 = 0xD2511F53u;
+inline constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
+inline constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;
+inline constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;
+
+inline std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
+  uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = static_cast<uint64_t>(kPhiloxM0) * c0;
+    const uint64_t p1 = static_cast<uint64_t>(kPhiloxM1) * c2;
+    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    const uint32_t n1 = static_cast<uint32_t>(p1);
+    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    const uint32_t n3 = static_cast<uint32_t>(p0);
+    c0 = n0, c1 = n1, c2 = n2, c3 = n3;
+    k0 += kPhiloxW0;  // the bump after the last round is unused (Random123 bumps between rounds)
+    k1 += kPhiloxW1;
+  }
+  return {c0, c1, c2, c3};
+}
+
+// SplitMix64 finalizer (Steele, Lea, Flood 2014): a bijection of 64-bit integers with full
+// avalanche, used to turn a user seed into a Philox key.
+constexpr uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// ---- Basis kinds --------------------------------------------------------------------------------
+enum class Basis { rademacher, gaussian, truncnormal };
+
+Basis parse_basis(std::string_view name);  // "rademacher" | "gaussian" | "truncnormal", else throws
+std::string_view to_string(Basis basis);
+
+// G of the mapping above: coordinates per Philox call (128 for rademacher, 4 otherwise).
+uint32_t basis_group_size(Basis basis);
+
+// σ² = E[v²] of one entry of a block of `block_size` coordinates: 1 for rademacher and gaussian;
+// for truncnormal the variance of N(0,1) truncated to ±a, a = 1/sqrt(block_size),
+//   ρ = 1 − 2aφ(a)/(2Φ(a) − 1)  ≈ a²/3 = 1/(3 d_l)  (the paper's ρ_l),
+// evaluated as a²·N(a²)/D(a²) with the (rapidly converging, cancellation-free) power series of the
+// two truncated moments, accurate to double rounding for every block_size ≥ 1.
+double basis_variance(Basis basis, uint64_t block_size);
+
+// Writes v[round, block, k, j0 + i] for i < out.size() into out. j0 need not be aligned; the result
+// does not depend on how a range is split into calls. Throws if block_size is 0, if the range
+// leaves the block, or if the block is too large for 32-bit group counters (> 2^32 groups).
+void fill_basis(Basis basis, uint64_t seed, uint32_t round, uint32_t block, uint32_t k, uint64_t j0,
+                uint64_t block_size, std::span<float> out);
+
+// The basis generator of one (basis, seed, round, block), for hot loops that produce many tiles:
+// generate() writes group-aligned runs of one basis vector. fill_basis is a thin wrapper.
+class BasisGenerator {
+ public:
+  // Coordinates per generate() call at most; a multiple of every group size.
+  static constexpr uint64_t kMaxTile = 4096;
+
+  BasisGenerator(Basis basis, uint64_t seed, uint32_t round, uint32_t block, uint64_t block_size);
+
+  // out[i] = v[k, j0 + i] for i < n; j0 must be a multiple of group_size(), n ≤ kMaxTile and
+  // j0 + n ≤ block_size (checked by callers: this is the hot path). `out` must have room for n
+  // rounded up to a multiple of group_size(): whole groups are written.
+  void generate(uint32_t k, uint64_t j0, uint64_t n, float* out) const;
+
+  // acc[i] += gamma · v[k, j0 + i] for i < n (same preconditions as generate; acc needs only n
+  // entries). Rounded exactly like fma(gamma, v, acc); rademacher never materializes v.
+  void accumulate(uint32_t k, uint64_t j0, uint64_t n, float gamma, float* acc) const;
+
+  // Σ_i x[i] · v[k, j0 + i] for i < n (same preconditions) in a fixed order: entry i goes to float
+  // lane i % 64, lanes are summed in double in lane order. Deterministic, vectorized.
+  double dot(uint32_t k, uint64_t j0, uint64_t n, const float* x) const;
+
+  uint32_t group_size() const { return group_; }
+  Basis basis() const { return basis_; }
+
+ private:
+  void rademacher_words(uint32_t k, uint64_t j0, uint64_t n, uint32_t* words) const;
+
+  Basis basis_;
+  uint32_t key0_, key1_, round_, block_, group_;
+  float trunc_scale_;  // erf(a/√2) for truncnormal
+};
+
+// erfinv for |x| ≤ 0.7 (the central branch of Giles 2010, "Approximating the erfinv function",
+// single precision; relative error ≤ 2.6e-7 there), exactly as the truncnormal generator computes it.
+// Throws for |x| > 0.7.
+float erfinv_central(float x);
+
+// ---- General-purpose stream ---------------------------------------------------------------------
+// Random numbers for everything other than bases (client sampling, batch indices). Output number i
+// is a pure function of (seed, domain, a, b, i): restart a stream by constructing it again.
+// Key = splitmix64(seed ^ T(domain)) with T(domain) = 0xD1B54A32D192ED03·(domain + 1) ≠ 0, so for
+// one seed every domain has its own key, different from the basis key splitmix64(seed) (splitmix64
+// is a bijection); counter = {i/2 low, i/2 high, a, b}, each Philox call giving two 64-bit outputs.
+class CounterRng {
+ public:
+  CounterRng(uint64_t seed, uint32_t domain, uint32_t a, uint32_t b);
+  uint64_t next_u64();
+  double uniform();              // in [0, 1), 53 random bits
+  uint64_t below(uint64_t n);    // uniform in [0, n), unbiased (rejection); throws if n == 0
+
+ private:
+  std::array<uint32_t, 2> key_;
+  uint32_t a_, b_;
+  uint64_t block_ = 0;           // next Philox counter
+  std::array<uint64_t, 2> buffer_{};
+  int buffered_ = 0;             // unread outputs left in buffer_ (read in order 0, 1)
+};
+
+}  // namespace ferret

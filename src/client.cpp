@@ -1,0 +1,51 @@
+#include "ferret/client.hpp"
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+#include "ferret/batch.hpp"
+#include "ferret/sampling.hpp"
+
+namespace ferret {
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(LlamaForCausalLM& model, const Config& c) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(model->parameters(),
+                                               torch::optim::SGDOptions(c.lr).weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(model->parameters(),
+                                               torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+}
+
+}  // namespace
+
+double train_client(LlamaForCausalLM& model, const std::vector<EncodedExample>& examples, const Config& c,
+                    uint32_t round, uint32_t client) {
+  model->train();
+  auto optimizer = make_optimizer(model, c);
+  BatchSampler sampler(c.seed, round, client, examples.size());
+  double loss_sum = 0.0;
+  int64_t micro_batches = 0;
+  for (int64_t step = 0; step < c.local_steps; ++step) {
+    optimizer->zero_grad();
+    for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
+      const auto indices = sampler.next(c.batch_size);
+      const Batch batch = collate(examples, indices);
+      auto [loss, targets] = masked_lm_loss(model->forward(batch.tokens), batch.tokens, batch.mask);
+      (loss / static_cast<double>(c.grad_accum)).backward();
+      const double value = loss.item<double>();
+      if (!std::isfinite(value))
+        throw std::runtime_error("client " + std::to_string(client) + ": training loss is " + std::to_string(value) +
+                                 " at round " + std::to_string(round + 1) + " step " + std::to_string(step + 1) +
+                                 " (try a smaller --lr or --server-lr)");
+      loss_sum += value;
+      ++micro_batches;
+    }
+    if (c.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
+    optimizer->step();
+  }
+  return loss_sum / static_cast<double>(micro_batches);
+}
+
+}  // namespace ferret

@@ -1,0 +1,121 @@
+#include "ferret/comm.hpp"
+
+#include <stdexcept>
+
+namespace ferret {
+namespace {
+
+void mpi_check(int err, const char* call) {
+  if (err == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(err, text, &len);
+  throw std::runtime_error(std::string("MPI: ") + call + " failed: " + std::string(text, len));
+}
+#define FERRET_MPI(call) mpi_check((call), #call)
+
+uint64_t bytes_of(std::span<const float> s) { return s.size() * sizeof(float); }
+
+}  // namespace
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  FERRET_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+Comm::Comm(MPI_Comm comm) : comm_(comm) {
+  FERRET_MPI(MPI_Comm_rank(comm_, &rank_));
+  FERRET_MPI(MPI_Comm_size(comm_, &size_));
+}
+
+Comm::~Comm() {
+  for (auto& [members, c] : sub_comms_)
+    if (c != MPI_COMM_NULL) MPI_Comm_free(&c);
+}
+
+MPI_Comm Comm::sub_comm(const std::vector<bool>& members) {
+  if (static_cast<int>(members.size()) != size_)
+    throw std::invalid_argument("Comm: membership has " + std::to_string(members.size()) + " entries for " +
+                                std::to_string(size_) + " ranks");
+  auto it = sub_comms_.find(members);
+  if (it != sub_comms_.end()) return it->second;
+  // Collective over the world, but only when the sender set changes (cached by membership).
+  const bool in = rank_ == 0 || members[rank_];
+  MPI_Comm c = MPI_COMM_NULL;
+  FERRET_MPI(MPI_Comm_split(comm_, in ? 0 : MPI_UNDEFINED, rank_, &c));
+  sub_comms_.emplace(members, c);
+  return c;
+}
+
+void Comm::reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) {
+  MPI_Comm c = sub_comm(members);
+  if (c == MPI_COMM_NULL) return;  // this rank hosts no selected client and is not the root
+  const int n = static_cast<int>(buf.size());
+  if (members[rank_]) traffic_.up += bytes_of(buf);
+  if (rank_ == 0) {
+    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, c));
+  } else {
+    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, c));
+  }
+}
+
+void Comm::broadcast_from_root(std::span<float> buf) {
+  FERRET_MPI(MPI_Bcast(buf.data(), static_cast<int>(buf.size()), MPI_FLOAT, 0, comm_));
+  if (rank_ != 0) traffic_.down += bytes_of(buf);
+}
+
+void Comm::allreduce_sum_identical(std::span<float> buf) {
+  const int n = static_cast<int>(buf.size());
+  traffic_.up += bytes_of(buf);
+  if (rank_ == 0) {
+    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, comm_));
+  } else {
+    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, comm_));
+  }
+  FERRET_MPI(MPI_Bcast(buf.data(), n, MPI_FLOAT, 0, comm_));
+  traffic_.down += bytes_of(buf);
+}
+
+std::vector<uint64_t> Comm::allgather(uint64_t value) {
+  std::vector<uint64_t> all(size_);
+  FERRET_MPI(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_));
+  traffic_.control += sizeof(uint64_t);
+  return all;
+}
+
+std::string Comm::broadcast_string(const std::string& value) {
+  uint64_t n = value.size();
+  FERRET_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm_));
+  std::string out = rank_ == 0 ? value : std::string(n, '\0');
+  FERRET_MPI(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, comm_));
+  traffic_.control += sizeof(n) + n;
+  return out;
+}
+
+void Comm::allreduce_control(std::span<double> buf, Op op) {
+  FERRET_MPI(MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(buf.size()), MPI_DOUBLE,
+                           op == Op::sum ? MPI_SUM : MPI_MAX, comm_));
+  traffic_.control += buf.size() * sizeof(double);
+}
+
+void Comm::reduce_sum_to_root_control(std::span<float> buf) {
+  const int n = static_cast<int>(buf.size());
+  if (rank_ == 0) {
+    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, comm_));
+  } else {
+    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, comm_));
+  }
+  traffic_.control += bytes_of(buf);
+}
+
+void Comm::barrier() { FERRET_MPI(MPI_Barrier(comm_)); }
+
+void Comm::abort(int code) const { MPI_Abort(comm_, code); std::abort(); }
+
+}  // namespace ferret

@@ -1,0 +1,210 @@
+#include "ferret/config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace ferret {
+namespace {
+
+// Every option once: name, the Config field it fills, help text. Both the Boost description
+// (parsing, --help) and to_ini() walk this list, so they cannot disagree.
+template <class F>
+void for_each_option(Config& c, F&& f) {
+  f("out", c.out, "output directory (metrics.h5, checkpoints/)");
+  f("overwrite", c.overwrite, "replace the contents of a non-empty --out");
+  f("resume", c.resume, "continue a run: 'auto' (newest checkpoint in --out) or a checkpoint path");
+  f("algorithm", c.algorithm, "ferret | fedavg");
+  f("rounds", c.rounds, "federated rounds R");
+  f("num-clients", c.num_clients, "federated clients N (may exceed the number of ranks)");
+  f("participation", c.participation, "fraction of the N clients sampled each round, in (0, 1]");
+  f("client-weighting", c.client_weighting, "samples (weight by training examples) | equal");
+  f("local-steps", c.local_steps, "optimizer steps T per client per round");
+  f("lr", c.lr, "local learning rate");
+  f("optimizer", c.optimizer, "local optimizer: sgd | adamw");
+  f("weight-decay", c.weight_decay, "local weight decay");
+  f("batch-size", c.batch_size, "examples per micro-batch");
+  f("grad-accum", c.grad_accum, "micro-batches per optimizer step");
+  f("grad-clip", c.grad_clip, "max gradient norm per local step (0 = off)");
+  f("k", c.k, "Ferret: coefficients per round, summed over blocks");
+  f("basis", c.basis, "random basis: rademacher | gaussian | truncnormal");
+  f("allocation", c.allocation, "split of K over blocks: uniform | size | norm");
+  f("server-lr", c.server_lr, "server learning rate applied to the aggregated update");
+  f("server-lr-schedule", c.server_lr_schedule, "constant | linear | cosine (from server-lr to server-lr-min)");
+  f("server-lr-min", c.server_lr_min, "final server learning rate of linear/cosine schedules");
+  f("server-momentum", c.server_momentum, "heavy-ball momentum of the server update, in [0, 1)");
+  f("server-clip", c.server_clip, "max norm of the applied update (0 = off)");
+  f("seed", c.seed, "run seed: data, sampling, model init and every random basis");
+  f("eval-every", c.eval_every, "Rouge-L every N rounds and at the end (eval loss: every round)");
+  f("eval-samples", c.eval_samples, "held-out instances for the eval loss");
+  f("rouge-samples", c.rouge_samples, "held-out instances generated for Rouge-L");
+  f("max-new-tokens", c.max_new_tokens, "generation length for Rouge-L");
+  f("checkpoint-every", c.checkpoint_every, "checkpoint every N rounds, and at the end (0 = end only)");
+  f("verify-every", c.verify_every, "compare replica checksums every N rounds (0 = off)");
+  f("threads", c.threads, "LibTorch/OpenMP threads per rank");
+  f("data", c.data.source, "embedded | ni");
+  f("data-dir", c.data.data_dir, "Natural Instructions tasks folder (data = ni)");
+  f("train-per-client", c.data.train_per_client, "embedded data: training examples per client");
+  f("eval-per-task", c.data.eval_per_task, "embedded data: held-out instances per task family");
+  f("eval-fraction", c.data.eval_fraction, "ni data: held-out share of each task");
+  f("max-instances-per-task", c.data.max_instances_per_task, "ni data: cap per task (0 = all)");
+  f("hidden-size", c.model.hidden_size, "model width");
+  f("layers", c.model.num_layers, "decoder layers");
+  f("heads", c.model.num_heads, "attention heads");
+  f("kv-heads", c.model.num_kv_heads, "key/value heads (grouped-query attention when < heads)");
+  f("intermediate-size", c.model.intermediate_size, "SwiGLU MLP width");
+  f("tie-embeddings", c.model.tie_embeddings, "share the input embedding and the output head");
+  f("rope-theta", c.model.rope_theta, "RoPE base");
+  f("max-seq-len", c.model.max_seq_len, "longest sequence in tokens");
+}
+
+std::string format_value(const std::string& v) { return v; }
+std::string format_value(bool v) { return v ? "true" : "false"; }
+std::string format_value(double v) {
+  std::ostringstream os;
+  os << std::setprecision(std::numeric_limits<double>::max_digits10) << v;
+  return os.str();
+}
+template <class T>
+std::string format_value(T v) { return std::to_string(v); }
+
+po::options_description describe_options(Config& c) {
+  po::options_description desc("ferret options (CLI overrides --config FILE; INI keys = option names)");
+  desc.add_options()("help,h", "print this help")("version", "print the version")(
+      "config", po::value(&c.config_file), "INI file with any of the options below");
+  for_each_option(c, [&desc](const char* name, auto& field, const char* help) {
+    using T = std::remove_reference_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      desc.add_options()(name, po::value(&field)->default_value(field)->implicit_value(true), help);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      desc.add_options()(name, po::value(&field)->default_value(field, field.empty() ? "\"\"" : field), help);
+    } else {
+      desc.add_options()(name, po::value(&field)->default_value(field, format_value(field)), help);
+    }
+  });
+  return desc;
+}
+
+[[noreturn]] void fail(const std::string& what) { throw ConfigError(what); }
+
+template <class T>
+void require(bool ok, const char* option, const T& value, const std::string& allowed) {
+  if (!ok) {
+    std::ostringstream os;
+    os << "--" << option << " = " << format_value(value) << " is invalid: allowed " << allowed;
+    fail(os.str());
+  }
+}
+
+void require_one_of(const char* option, const std::string& value, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += list.empty() ? a : std::string(" | ") + a;
+  }
+  fail("--" + std::string(option) + " = '" + value + "' is invalid: allowed " + list);
+}
+
+}  // namespace
+
+ParseResult parse_config(int argc, const char* const* argv) {
+  Config c;
+  po::options_description desc = describe_options(c);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::ostringstream os;
+      os << "usage: ferret [--config FILE] [options]\n\n" << desc;
+      return {std::nullopt, os.str()};
+    }
+    if (vm.count("version")) return {std::nullopt, std::string("ferret ") + FERRET_VERSION + "\n"};
+    if (vm.count("config")) {
+      const auto path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) fail("--config: cannot read '" + path + "' (no such file or not readable)");
+      // Values already stored from the CLI win: po::store keeps the first value it sees.
+      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fail(std::string(e.what()) + " (see --help)");
+  }
+  validate_config(c);
+  return {c, {}};
+}
+
+void validate_config(const Config& c) {
+  require(!c.out.empty(), "out", c.out, "a directory path");
+  require_one_of("algorithm", c.algorithm, {"ferret", "fedavg"});
+  require(c.rounds >= 1, "rounds", c.rounds, ">= 1");
+  require(c.num_clients >= 1, "num-clients", c.num_clients, ">= 1");
+  require(c.participation > 0.0 && c.participation <= 1.0, "participation", c.participation, "(0, 1]");
+  require_one_of("client-weighting", c.client_weighting, {"samples", "equal"});
+  require(c.local_steps >= 1, "local-steps", c.local_steps, ">= 1");
+  require(std::isfinite(c.lr) && c.lr > 0.0, "lr", c.lr, "> 0");
+  require_one_of("optimizer", c.optimizer, {"sgd", "adamw"});
+  require(std::isfinite(c.weight_decay) && c.weight_decay >= 0.0, "weight-decay", c.weight_decay, ">= 0");
+  require(c.batch_size >= 1, "batch-size", c.batch_size, ">= 1");
+  require(c.grad_accum >= 1, "grad-accum", c.grad_accum, ">= 1");
+  require(std::isfinite(c.grad_clip) && c.grad_clip >= 0.0, "grad-clip", c.grad_clip, ">= 0 (0 = off)");
+  require(c.k >= 1 && c.k <= (int64_t{1} << 30), "k", c.k, "1 .. 2^30");
+  require_one_of("basis", c.basis, {"rademacher", "gaussian", "truncnormal"});
+  require_one_of("allocation", c.allocation, {"uniform", "size", "norm"});
+  require(std::isfinite(c.server_lr) && c.server_lr > 0.0, "server-lr", c.server_lr, "> 0");
+  require_one_of("server-lr-schedule", c.server_lr_schedule, {"constant", "linear", "cosine"});
+  require(std::isfinite(c.server_lr_min) && c.server_lr_min >= 0.0 && c.server_lr_min <= c.server_lr,
+          "server-lr-min", c.server_lr_min, "0 .. server-lr");
+  require(c.server_momentum >= 0.0 && c.server_momentum < 1.0, "server-momentum", c.server_momentum, "[0, 1)");
+  require(std::isfinite(c.server_clip) && c.server_clip >= 0.0, "server-clip", c.server_clip, ">= 0 (0 = off)");
+  require(c.eval_every >= 1, "eval-every", c.eval_every, ">= 1");
+  require(c.eval_samples >= 1, "eval-samples", c.eval_samples, ">= 1");
+  require(c.rouge_samples >= 0, "rouge-samples", c.rouge_samples, ">= 0");
+  require(c.max_new_tokens >= 1, "max-new-tokens", c.max_new_tokens, ">= 1");
+  require(c.checkpoint_every >= 0, "checkpoint-every", c.checkpoint_every, ">= 0 (0 = end only)");
+  require(c.verify_every >= 0, "verify-every", c.verify_every, ">= 0 (0 = off)");
+  require(c.threads >= 1 && c.threads <= 1024, "threads", c.threads, "1 .. 1024");
+  require(!(c.overwrite && !c.resume.empty()), "overwrite", c.overwrite, "false together with --resume");
+
+  require_one_of("data", c.data.source, {"embedded", "ni"});
+  if (c.data.source == "ni") {
+    require(!c.data.data_dir.empty(), "data-dir", c.data.data_dir, "a folder of Natural Instructions *.json tasks");
+    require(std::filesystem::is_directory(c.data.data_dir), "data-dir", c.data.data_dir, "an existing folder");
+  }
+  require(c.data.train_per_client >= 1, "train-per-client", c.data.train_per_client, ">= 1");
+  require(c.data.eval_per_task >= 1, "eval-per-task", c.data.eval_per_task, ">= 1");
+  require(c.data.eval_fraction > 0.0 && c.data.eval_fraction < 1.0, "eval-fraction", c.data.eval_fraction, "(0, 1)");
+  require(c.data.max_instances_per_task >= 0, "max-instances-per-task", c.data.max_instances_per_task, ">= 0");
+
+  const ModelConfig& m = c.model;
+  require(m.hidden_size >= 8, "hidden-size", m.hidden_size, ">= 8");
+  require(m.num_layers >= 1, "layers", m.num_layers, ">= 1");
+  require(m.num_heads >= 1 && m.hidden_size % m.num_heads == 0, "heads", m.num_heads,
+          "a divisor of hidden-size = " + std::to_string(m.hidden_size));
+  require((m.hidden_size / std::max<int64_t>(m.num_heads, 1)) % 2 == 0, "heads", m.num_heads,
+          "a value giving an even head size (RoPE rotates pairs)");
+  require(m.num_kv_heads >= 1 && m.num_heads % m.num_kv_heads == 0, "kv-heads", m.num_kv_heads,
+          "a divisor of heads = " + std::to_string(m.num_heads));
+  require(m.intermediate_size >= 1, "intermediate-size", m.intermediate_size, ">= 1");
+  require(m.rope_theta > 0.0, "rope-theta", m.rope_theta, "> 0");
+  require(m.max_seq_len >= 16, "max-seq-len", m.max_seq_len, ">= 16");
+}
+
+std::string to_ini(const Config& config) {
+  Config copy = config;
+  std::ostringstream os;
+  os << "# ferret " << FERRET_VERSION << " resolved configuration (usable as --config)\n";
+  for_each_option(copy, [&os](const char* name, auto& field, const char*) {
+    os << name << " = " << format_value(field) << "\n";
+  });
+  return os.str();
+}
+
+}  // namespace ferret

@@ -1,0 +1,32 @@
+// ferret — federated full-parameter fine-tuning with shared randomness, over MPI.
+// Rank 0 is the server, ranks 1..P-1 host the clients (run.hpp describes a round).
+//
+// Exit codes: 0 success, 2 bad configuration (reported once, by rank 0, on every rank),
+// 1 failure during the run (reported by the failing rank; MPI_Abort ends every rank).
+#include <exception>
+#include <iostream>
+
+#include "ferret/comm.hpp"
+#include "ferret/config.hpp"
+#include "ferret/run.hpp"
+
+int main(int argc, char** argv) {
+  ferret::MpiSession mpi(&argc, &argv);
+  ferret::Comm comm;
+  try {
+    const ferret::ParseResult parsed = ferret::parse_config(argc, argv);
+    if (!parsed.config) {
+      if (comm.is_root()) std::cout << parsed.message;
+      return 0;
+    }
+    ferret::run_federated(*parsed.config, comm, std::cout);
+    return 0;
+  } catch (const ferret::ConfigError& e) {
+    // Every rank parses and checks the same inputs, so every rank lands here: no abort needed.
+    if (comm.is_root()) std::cerr << "ferret: error: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ferret: error (rank " << comm.rank() << "): " << e.what() << std::endl;
+    comm.abort(1);
+  }
+}

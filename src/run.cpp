@@ -1,0 +1,358 @@
+#include "ferret/run.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <sstream>
+
+#include "ferret/algorithm.hpp"
+#include "ferret/client.hpp"
+#include "ferret/eval.hpp"
+#include "ferret/flat_params.hpp"
+#include "ferret/h5io.hpp"
+#include "ferret/ni_data.hpp"
+#include "ferret/sampling.hpp"
+#include "ferret/server.hpp"
+#include "ferret/tasks.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ferret {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Rank 0 runs `decide` (filesystem decisions must be made once, and a path such as the newest
+// checkpoint must be the same on every rank); every rank gets its answer, and a refusal ends all
+// ranks the same way instead of leaving some waiting in a collective.
+struct Decision {
+  std::string error;   // empty: go ahead
+  std::string value;   // what was decided
+};
+std::string decide_on_root(Comm& comm, const std::function<Decision()>& decide) {
+  Decision d = comm.is_root() ? decide() : Decision{};
+  const std::string error = comm.broadcast_string(d.error);
+  if (!error.empty()) throw ConfigError(error);
+  return comm.broadcast_string(d.value);
+}
+
+struct OutputPaths {
+  std::string dir, metrics, checkpoints, resume_from;  // resume_from: checkpoint file, or empty
+};
+
+OutputPaths output_paths(const Config& c) {
+  OutputPaths p{c.out, (fs::path(c.out) / "metrics.h5").string(), (fs::path(c.out) / "checkpoints").string(), {}};
+  if (c.resume == "auto") p.resume_from = latest_checkpoint(p.checkpoints);
+  else p.resume_from = c.resume;
+  return p;
+}
+
+// Decides what happens to --out: a fresh run needs it empty (or --overwrite, which removes only
+// ferret's own outputs); a resumed run needs its metrics.h5 and the checkpoint. Returns an error
+// message, or "" to go ahead.
+std::string prepare_output_dir(const Config& c, const OutputPaths& p) {
+  std::error_code ec;
+  const bool exists = fs::exists(p.dir, ec);
+  if (!c.resume.empty()) {
+    if (c.resume == "auto" && p.resume_from.empty())
+      return "--resume auto: no checkpoint round_NNNNNN.h5 in '" + p.checkpoints + "'";
+    if (!fs::is_regular_file(p.resume_from, ec)) return "--resume: checkpoint '" + p.resume_from + "' does not exist";
+    if (!fs::is_regular_file(p.metrics, ec)) return "--resume: '" + p.metrics + "' does not exist (wrong --out?)";
+    return {};
+  }
+  if (exists && !fs::is_directory(p.dir, ec)) return "--out '" + p.dir + "' exists and is not a directory";
+  if (exists && !fs::is_empty(p.dir, ec)) {
+    if (!c.overwrite)
+      return "--out '" + p.dir + "' is not empty: pass --overwrite to replace its run, or --resume auto to continue it";
+    fs::remove(p.metrics, ec);
+    fs::remove_all(p.checkpoints, ec);
+    fs::remove(fs::path(p.dir) / "config.ini", ec);
+  }
+  fs::create_directories(p.checkpoints, ec);
+  if (ec) return "--out: cannot create '" + p.checkpoints + "': " + ec.message();
+  return {};
+}
+
+FederatedData load_data(const Config& c) {
+  if (c.data.source == "ni") {
+    NiOptions o;
+    o.dir = c.data.data_dir;
+    o.num_clients = static_cast<int>(c.num_clients);
+    o.seed = c.seed;
+    o.eval_fraction = c.data.eval_fraction;
+    o.max_instances_per_task = static_cast<int>(c.data.max_instances_per_task);
+    return load_natural_instructions(o);
+  }
+  return make_embedded_data(static_cast<int>(c.num_clients), c.seed, static_cast<int>(c.data.train_per_client),
+                            static_cast<int>(c.data.eval_per_task));
+}
+
+// `count` evenly spaced items, so a task-ordered eval set is covered across tasks.
+template <class T>
+std::vector<T> spread_subset(const std::vector<T>& all, int64_t count) {
+  const size_t n = all.size(), m = std::min<size_t>(n, static_cast<size_t>(count));
+  std::vector<T> out;
+  for (size_t i = 0; i < m; ++i) out.push_back(all[i * n / m]);
+  return out;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000.0 && u < 4) b /= 1000.0, ++u;
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(u == 0 ? 0 : 1) << b << " " << units[u];
+  return os.str();
+}
+
+std::string clock_text(double s) {
+  const auto t = static_cast<int64_t>(std::lround(s));
+  std::ostringstream os;
+  if (t >= 3600) os << t / 3600 << ":" << std::setw(2) << std::setfill('0') << (t / 60) % 60;
+  else os << t / 60;
+  os << ":" << std::setw(2) << std::setfill('0') << t % 60;
+  return os.str();
+}
+
+Checkpoint make_checkpoint(const Config& c, const FlatParams& fp, const ServerOptimizer& server, int64_t round) {
+  Checkpoint ck;
+  ck.round = round;
+  ck.seed = c.seed;
+  ck.algorithm = c.algorithm;
+  ck.config = to_ini(c);
+  const float* data = fp.flat.data_ptr<float>();
+  size_t offset = 0;
+  for (size_t i = 0; i < fp.infos.size(); ++i) {
+    const auto n = fp.infos[i].numel;
+    ck.params.push_back({fp.infos[i].name, fp.shapes[i], std::vector<float>(data + offset, data + offset + n)});
+    offset += n;
+  }
+  ck.server_momentum = server.momentum();
+  return ck;
+}
+
+void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp, ServerOptimizer& server,
+                          const std::string& path) {
+  if (ck.algorithm != c.algorithm)
+    throw ConfigError("--resume: '" + path + "' is a " + ck.algorithm + " run, but --algorithm = " + c.algorithm);
+  if (ck.seed != c.seed)
+    throw ConfigError("--resume: '" + path + "' has seed " + std::to_string(ck.seed) + ", but --seed = " + std::to_string(c.seed));
+  if (ck.params.size() != fp.infos.size())
+    throw ConfigError("--resume: '" + path + "' holds " + std::to_string(ck.params.size()) + " parameters, the model has " +
+                      std::to_string(fp.infos.size()) + " (different model options?)");
+  float* data = fp.flat.data_ptr<float>();
+  size_t offset = 0;
+  for (size_t i = 0; i < fp.infos.size(); ++i) {
+    const auto& t = ck.params[i];
+    if (t.name != fp.infos[i].name || t.data.size() != fp.infos[i].numel)
+      throw ConfigError("--resume: '" + path + "' parameter '" + t.name + "' does not match the model's '" +
+                        fp.infos[i].name + "' (different model options?)");
+    std::copy(t.data.begin(), t.data.end(), data + offset);
+    offset += t.data.size();
+  }
+  server.set_momentum(ck.server_momentum);
+}
+
+// Every rank's checksum of its replica; any difference ends the job on all ranks.
+void verify_replicas(Comm& comm, std::span<const float> params, int64_t round) {
+  const auto sums = comm.allgather(checksum_floats(params));
+  std::string differing;
+  for (size_t r = 1; r < sums.size(); ++r)
+    if (sums[r] != sums[0]) differing += (differing.empty() ? "" : ",") + std::to_string(r);
+  if (!differing.empty())
+    throw std::runtime_error("replica drift after round " + std::to_string(round + 1) + ": rank(s) " + differing +
+                             " differ from rank 0");
+}
+
+struct RoundTimes {
+  double local = 0, project = 0, comm = 0, reconstruct = 0, round = 0;
+};
+
+}  // namespace
+
+RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
+  omp_set_num_threads(static_cast<int>(c.threads));
+  torch::set_num_threads(static_cast<int>(c.threads));
+
+  OutputPaths paths = output_paths(c);
+  paths.resume_from = decide_on_root(comm, [&] { return Decision{prepare_output_dir(c, paths), paths.resume_from}; });
+
+  // ---- data, model, algorithm: identical on every rank ---------------------------------------
+  const ByteTokenizer tokenizer;
+  const FederatedData data = load_data(c);
+  const int num_clients = static_cast<int>(c.num_clients);
+  const auto my_clients = clients_of_rank(comm.rank(), comm.size(), num_clients);
+  std::vector<std::vector<EncodedExample>> encoded(num_clients);
+  for (int cl : my_clients)
+    for (const auto& ex : data.clients[cl].train) encoded[cl].push_back(encode_example(tokenizer, ex, c.model.max_seq_len));
+
+  ModelConfig mc = c.model;
+  mc.vocab_size = ByteTokenizer::kVocabSize;
+  LlamaForCausalLM model = make_model(mc, c.seed);
+  FlatParams fp = flatten_parameters(*model);
+  const size_t d = fp.size();
+  auto algorithm = make_algorithm(c, fp.infos);
+  const size_t payload = algorithm->payload_size();
+  ServerOptimizer server({c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
+                         payload, [&](std::span<const float> s) { return algorithm->decoded_norm(s); });
+
+  int64_t start_round = 0;
+  if (!paths.resume_from.empty()) {
+    const Checkpoint ck = read_checkpoint(paths.resume_from);
+    load_checkpoint_into(ck, c, fp, server, paths.resume_from);
+    start_round = ck.round;
+  }
+
+  // ---- rank 0: evaluation data, metrics file, banner ------------------------------------------
+  std::vector<EncodedExample> eval_encoded;
+  std::vector<Example> rouge_examples;
+  std::optional<MetricsWriter> metrics;
+  RunSummary summary;
+  summary.metrics_path = paths.metrics;
+  if (comm.is_root()) {
+    for (const auto& ex : spread_subset(data.eval, c.eval_samples))
+      eval_encoded.push_back(encode_example(tokenizer, ex, c.model.max_seq_len));
+    rouge_examples = spread_subset(data.eval, c.rouge_samples);
+    RunAttributes attrs{c.algorithm, static_cast<int64_t>(algorithm->payload_size() * (c.algorithm == "ferret")),
+                        c.num_clients, comm.size(), c.rounds, static_cast<int64_t>(c.seed), static_cast<int64_t>(d),
+                        static_cast<int64_t>(algorithm->blocks().size()), to_ini(c), FERRET_VERSION};
+    log << to_ini(c) << "# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
+        << algorithm->blocks().size() << ", upload = " << payload << " floats + " << kUploadHeaderFloats * 4
+        << " B header per sending rank\n";
+    summary.initial_eval_loss = eval_loss(model, eval_encoded);
+    if (start_round == 0) {
+      std::ofstream(fs::path(c.out) / "config.ini") << to_ini(c);
+      metrics.emplace(MetricsWriter::create(paths.metrics, attrs));
+      metrics->write_initial_eval_loss(summary.initial_eval_loss);
+      log << "round 0/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << summary.initial_eval_loss << "\n";
+    } else {
+      metrics.emplace(MetricsWriter::resume(paths.metrics, attrs, start_round));
+      log << "resumed from " << paths.resume_from << " after round " << start_round << " | eval " << std::fixed
+          << std::setprecision(4) << summary.initial_eval_loss << "\n";
+    }
+    log.flush();
+  }
+
+  std::vector<float> w_start(d), delta(d), delta_sum(d), upload(payload + kUploadHeaderFloats);
+  const auto run_start = Clock::now();
+  for (int64_t r = start_round; r < c.rounds; ++r) {
+    const auto round_start = Clock::now();
+    const Traffic traffic_before = comm.traffic();
+    RoundTimes t;
+    const auto round = static_cast<uint32_t>(r);
+    const auto selected = sample_clients(c.seed, round, num_clients, c.participation);
+    const auto senders = sender_ranks(selected, comm.size());
+    algorithm->begin_round(round);
+
+    // ---- local training of this rank's selected clients ----
+    auto t0 = Clock::now();
+    auto params = fp.span();
+    std::copy(params.begin(), params.end(), w_start.begin());
+    std::fill(delta_sum.begin(), delta_sum.end(), 0.0f);
+    std::vector<float> client_loss(num_clients, 0.0f);
+    double weight_sum = 0.0, weighted_loss = 0.0, my_count = 0.0;
+    for (int cl : selected) {
+      if (rank_of_client(cl, comm.size()) != comm.rank()) continue;
+      std::copy(w_start.begin(), w_start.end(), params.begin());
+      const double loss = train_client(model, encoded[cl], c, round, static_cast<uint32_t>(cl));
+      const double w = c.client_weighting == "equal" ? 1.0 : static_cast<double>(encoded[cl].size());
+      for (size_t j = 0; j < d; ++j) delta[j] = w_start[j] - params[j];
+      algorithm->observe_client_delta(delta);
+      const auto wf = static_cast<float>(w);
+      for (size_t j = 0; j < d; ++j) delta_sum[j] += wf * delta[j];
+      weight_sum += w, weighted_loss += w * loss, my_count += 1.0;
+      client_loss[cl] = static_cast<float>(loss);
+    }
+    std::copy(w_start.begin(), w_start.end(), params.begin());  // back to the global model
+    t.local = seconds_since(t0);
+
+    // ---- encode and upload ----
+    t0 = Clock::now();
+    algorithm->agree(comm, senders);
+    t.comm += seconds_since(t0);
+    t0 = Clock::now();
+    std::fill(upload.begin(), upload.end(), 0.0f);
+    if (senders[comm.rank()]) algorithm->encode(delta_sum, std::span(upload).first(payload));
+    upload[payload + 0] = static_cast<float>(weight_sum);
+    upload[payload + 1] = static_cast<float>(weighted_loss);
+    upload[payload + 2] = static_cast<float>(my_count);
+    t.project = seconds_since(t0);
+
+    t0 = Clock::now();
+    comm.reduce_sum_to_root(upload, senders);
+    auto step = std::span(upload).first(payload);
+    const double total_weight = upload[payload + 0];
+    const double train_loss = upload[payload + 1] / total_weight;
+    if (comm.is_root()) server.step(step, total_weight, r);
+    comm.broadcast_from_root(step);
+    t.comm += seconds_since(t0);
+
+    // ---- every rank applies the same step ----
+    t0 = Clock::now();
+    algorithm->apply(step, params);
+    t.reconstruct = seconds_since(t0);
+
+    comm.reduce_sum_to_root_control(client_loss);
+    if (c.verify_every > 0 && (r + 1) % c.verify_every == 0) verify_replicas(comm, params, r);
+    t.round = seconds_since(round_start);
+
+    // ---- round statistics: times (max over ranks) and bytes (sum over ranks) ----
+    const Traffic sent = comm.traffic() - traffic_before;
+    std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round};
+    std::vector<double> bytes{static_cast<double>(sent.up), static_cast<double>(sent.down),
+                              static_cast<double>(sent.control)};
+    comm.allreduce_control(times, Comm::Op::max);
+    comm.allreduce_control(bytes, Comm::Op::sum);
+
+    if (comm.is_root()) {
+      RoundRecord rec;
+      rec.eval_loss = eval_loss(model, eval_encoded);
+      rec.train_loss = train_loss;
+      const bool rouge_round = (r + 1) % c.eval_every == 0 || r + 1 == c.rounds;
+      rec.rouge_l = rouge_round && !rouge_examples.empty()
+                        ? eval_rouge_l(model, tokenizer, rouge_examples, c.max_new_tokens)
+                        : std::numeric_limits<double>::quiet_NaN();
+      rec.bytes_up = static_cast<uint64_t>(bytes[0]);
+      rec.bytes_down = static_cast<uint64_t>(bytes[1]);
+      rec.bytes_control = static_cast<uint64_t>(bytes[2]);
+      rec.participants = static_cast<int32_t>(selected.size());
+      rec.senders = static_cast<int32_t>(std::count(senders.begin(), senders.end(), true));
+      rec.time_local = times[0], rec.time_project = times[1], rec.time_comm = times[2];
+      rec.time_reconstruct = times[3], rec.time_round = times[4];
+      if (c.algorithm == "ferret") rec.coefficients.assign(step.begin(), step.end());
+      rec.client_train_loss.assign(num_clients, std::numeric_limits<float>::quiet_NaN());
+      for (int cl : selected) rec.client_train_loss[cl] = client_loss[cl];
+      rec.allocation = algorithm->allocation();
+      metrics->append_round(rec);
+      summary.final_eval_loss = rec.eval_loss;
+
+      const double elapsed = seconds_since(run_start);
+      const double eta = elapsed / static_cast<double>(r + 1 - start_round) * static_cast<double>(c.rounds - r - 1);
+      log << "round " << r + 1 << "/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << rec.eval_loss
+          << " | train " << train_loss;
+      if (rouge_round) log << " | rougeL " << std::setprecision(3) << rec.rouge_l;
+      log << " | up " << human_bytes(bytes[0]) << " down " << human_bytes(bytes[1]) << " | " << std::setprecision(2)
+          << times[4] << " s | ETA " << clock_text(eta) << "\n";
+      log.flush();
+
+      const bool last = r + 1 == c.rounds;
+      if (last || (c.checkpoint_every > 0 && (r + 1) % c.checkpoint_every == 0))
+        write_checkpoint((fs::path(paths.checkpoints) / checkpoint_name(r + 1)).string(),
+                         make_checkpoint(c, fp, server, r + 1));
+    }
+    summary.rounds_done = r + 1;
+  }
+  if (comm.is_root()) log << "metrics: " << fs::absolute(paths.metrics).string() << "\n";
+  comm.barrier();  // the run is over for every rank only once rank 0's final checkpoint exists
+  return summary;
+}
+
+}  // namespace ferret

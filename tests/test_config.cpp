@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ferret/config.hpp"
+
+namespace {
+
+using ferret::Config;
+using ferret::ConfigError;
+
+ferret::ParseResult parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "ferret");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return ferret::parse_config(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("ferret_test_config_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsAreValid) {
+  const auto r = parse({});
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->algorithm, "ferret");
+  EXPECT_EQ(r.config->basis, "rademacher");
+}
+
+TEST(Config, HelpListsOptionsWithDefaults) {
+  const auto r = parse({"--help"});
+  EXPECT_FALSE(r.config);
+  EXPECT_NE(r.message.find("--server-momentum"), std::string::npos);
+  EXPECT_NE(r.message.find("(=rademacher)"), std::string::npos);
+}
+
+TEST(Config, CliOverridesIniFile) {
+  const auto ini = write_temp("a.ini", "rounds = 7\nk = 99\nbasis = gaussian\ntie-embeddings = false\n");
+  const auto r = parse({"--config", ini, "--k", "128"});
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->rounds, 7);
+  EXPECT_EQ(r.config->k, 128);
+  EXPECT_EQ(r.config->basis, "gaussian");
+  EXPECT_FALSE(r.config->model.tie_embeddings);
+}
+
+TEST(Config, ResolvedIniParsesBackToTheSameConfig) {
+  const auto first = parse({"--rounds", "3", "--lr", "0.00025", "--server-lr-schedule", "cosine", "--overwrite"});
+  ASSERT_TRUE(first.config);
+  const std::string text = ferret::to_ini(*first.config);
+  const auto second = parse({"--config", write_temp("b.ini", text)});
+  ASSERT_TRUE(second.config);
+  EXPECT_EQ(ferret::to_ini(*second.config), text);
+  EXPECT_TRUE(second.config->overwrite);
+  EXPECT_DOUBLE_EQ(second.config->lr, 0.00025);
+}
+
+TEST(Config, BadValuesNameTheOptionAndTheAllowedRange) {
+  EXPECT_NE(error_of({"--rounds", "0"}).find("--rounds = 0 is invalid: allowed >= 1"), std::string::npos);
+  EXPECT_NE(error_of({"--basis", "uniform"}).find("rademacher | gaussian | truncnormal"), std::string::npos);
+  EXPECT_NE(error_of({"--participation", "1.5"}).find("--participation"), std::string::npos);
+  EXPECT_NE(error_of({"--heads", "3"}).find("--heads"), std::string::npos);
+  EXPECT_NE(error_of({"--rounds", "abc"}).find("rounds"), std::string::npos);
+  EXPECT_NE(error_of({"--overwrite", "--resume", "auto"}).find("--overwrite"), std::string::npos);
+}
+
+TEST(Config, UnknownOptionAndMissingFileAreErrors) {
+  EXPECT_NE(error_of({"--no-such-option", "1"}).find("no-such-option"), std::string::npos);
+  EXPECT_NE(error_of({"--config", "/nonexistent/x.ini"}).find("/nonexistent/x.ini"), std::string::npos);
+  const auto ini = write_temp("c.ini", "bogus-key = 1\n");
+  EXPECT_NE(error_of({"--config", ini}).find("bogus-key"), std::string::npos);
+}
+
+TEST(Config, ErrorsAreOneLine) {
+  for (const auto& msg : {error_of({"--rounds", "-1"}), error_of({"--optimizer", "lamb"}), error_of({"--bad"})}) {
+    EXPECT_FALSE(msg.empty());
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+}  // namespace

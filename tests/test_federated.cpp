@@ -1,0 +1,217 @@
+// End-to-end federated runs, in-process, under mpirun -np 1 / 3 / 4 (see tests/CMakeLists.txt).
+// Every rank runs every test; assertions about files are made on rank 0.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "ferret/comm.hpp"
+#include "ferret/config.hpp"
+#include "ferret/h5io.hpp"
+#include "ferret/run.hpp"
+
+namespace fs = std::filesystem;
+using namespace ferret;
+
+namespace {
+
+int world_size() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+bool is_root() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r == 0;
+}
+
+// A fresh output directory, the same path on every rank.
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("ferret_test_np" + std::to_string(world_size())) / name;
+  if (is_root()) fs::remove_all(dir);
+  MPI_Barrier(MPI_COMM_WORLD);
+  return dir.string();
+}
+
+// A small job: a tiny LLaMA on the embedded tasks, seconds per run on 2 cores.
+Config small_job(const std::string& out, const std::string& algorithm = "ferret") {
+  Config c;
+  c.out = out;
+  c.algorithm = algorithm;
+  c.rounds = 4;
+  c.num_clients = 6;
+  c.participation = 1.0;
+  c.local_steps = 8;
+  c.lr = 3e-3;
+  c.batch_size = 8;
+  c.k = 2048;
+  c.server_lr = 1.0;
+  c.eval_every = 2;
+  c.eval_samples = 32;
+  c.rouge_samples = 4;
+  c.max_new_tokens = 8;
+  c.checkpoint_every = 2;
+  c.data.train_per_client = 64;
+  c.data.eval_per_task = 4;
+  c.model.hidden_size = 32;
+  c.model.num_layers = 1;
+  c.model.num_heads = 4;
+  c.model.num_kv_heads = 2;
+  c.model.intermediate_size = 64;
+  validate_config(c);
+  return c;
+}
+
+RunSummary run(const Config& c) {
+  Comm comm;
+  std::ostringstream log;
+  return run_federated(c, comm, log);
+}
+
+std::vector<float> final_params(const std::string& out, int64_t round) {
+  const auto ck = read_checkpoint((fs::path(out) / "checkpoints" / checkpoint_name(round)).string());
+  std::vector<float> all;
+  for (const auto& t : ck.params) all.insert(all.end(), t.data.begin(), t.data.end());
+  return all;
+}
+
+TEST(Federated, FerretLowersEvalLossWithIdenticalReplicas) {
+  Config c = small_job(fresh_dir("ferret"));
+  c.verify_every = 1;  // any replica difference throws inside the run
+  const RunSummary s = run(c);
+  EXPECT_EQ(s.rounds_done, c.rounds);
+  if (!is_root()) return;
+  EXPECT_LT(s.final_eval_loss, s.initial_eval_loss - 0.1)
+      << "initial " << s.initial_eval_loss << " final " << s.final_eval_loss;
+  const MetricsData m = read_metrics(s.metrics_path);
+  ASSERT_EQ(m.eval_loss.size(), static_cast<size_t>(c.rounds + 1));
+  EXPECT_TRUE(std::isnan(m.rouge_l[0]));
+  EXPECT_FALSE(std::isnan(m.rouge_l[1]));
+  EXPECT_EQ(m.attrs.num_params, static_cast<int64_t>(final_params(c.out, c.rounds).size()));
+}
+
+TEST(Federated, FedAvgLowersEvalLoss) {
+  const Config c = small_job(fresh_dir("fedavg"), "fedavg");
+  const RunSummary s = run(c);
+  if (!is_root()) return;
+  EXPECT_LT(s.final_eval_loss, s.initial_eval_loss - 0.3)
+      << "initial " << s.initial_eval_loss << " final " << s.final_eval_loss;
+}
+
+TEST(Federated, BytesAreKFloatsPlusHeaderPerSendingRank) {
+  const int P = world_size();
+  Config ferret_job = small_job(fresh_dir("bytes_ferret"));
+  ferret_job.rounds = 2;
+  ferret_job.participation = 0.5;  // some ranks may have no selected client in a round
+  ferret_job.allocation = "uniform";
+  const RunSummary fs_ = run(ferret_job);
+  Config fedavg_job = ferret_job;
+  fedavg_job.algorithm = "fedavg";
+  fedavg_job.out = fresh_dir("bytes_fedavg");
+  const RunSummary fa = run(fedavg_job);
+  if (!is_root()) return;
+  const uint64_t header = kUploadHeaderFloats * sizeof(float);
+  EXPECT_LE(header, 64u);
+  const MetricsData mf = read_metrics(fs_.metrics_path), ma = read_metrics(fa.metrics_path);
+  const auto d = static_cast<uint64_t>(mf.attrs.num_params);
+  for (size_t r = 0; r < mf.bytes_up.size(); ++r) {
+    EXPECT_EQ(mf.participants[r], 3);
+    ASSERT_GE(mf.senders[r], 1);
+    EXPECT_EQ(mf.bytes_up[r], static_cast<uint64_t>(mf.senders[r]) * (4 * ferret_job.k + header)) << "round " << r;
+    EXPECT_EQ(mf.bytes_down[r], static_cast<uint64_t>(P - 1) * 4 * ferret_job.k);
+    EXPECT_EQ(ma.bytes_up[r], static_cast<uint64_t>(ma.senders[r]) * (4 * d + header));
+    EXPECT_EQ(ma.bytes_down[r], static_cast<uint64_t>(P - 1) * 4 * d);
+    EXPECT_EQ(mf.coefficients[r].size(), static_cast<size_t>(ferret_job.k));
+  }
+}
+
+TEST(Federated, NormAllocationAddsOneBlockNormExchange) {
+  Config c = small_job(fresh_dir("norm"));
+  c.rounds = 1;
+  const RunSummary s = run(c);
+  if (!is_root()) return;
+  const MetricsData m = read_metrics(s.metrics_path);
+  const auto L = static_cast<uint64_t>(m.attrs.num_blocks);
+  ASSERT_EQ(m.allocation[0].size(), L);
+  int64_t sum = 0;
+  for (int32_t k : m.allocation[0]) {
+    sum += k;
+    EXPECT_GE(k, 1);
+  }
+  EXPECT_EQ(sum, c.k);
+  const uint64_t senders = m.senders[0];
+  EXPECT_EQ(m.bytes_up[0], senders * (4 * c.k + kUploadHeaderFloats * 4) + senders * 4 * L);
+}
+
+TEST(Federated, ResumeIsBitIdentical) {
+  Config straight = small_job(fresh_dir("straight"));
+  straight.rounds = 4;
+  run(straight);
+  Config first = straight;
+  first.out = fresh_dir("resumed");
+  first.rounds = 2;
+  run(first);
+  Config second = first;
+  second.rounds = 4;
+  second.resume = "auto";
+  const RunSummary s = run(second);
+  EXPECT_EQ(s.rounds_done, 4);
+  if (!is_root()) return;
+  const auto a = final_params(straight.out, 4), b = final_params(second.out, 4);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+  const MetricsData ma = read_metrics((fs::path(straight.out) / "metrics.h5").string());
+  const MetricsData mb = read_metrics(s.metrics_path);
+  EXPECT_EQ(ma.eval_loss, mb.eval_loss);
+  EXPECT_EQ(ma.coefficients, mb.coefficients);
+}
+
+// Expects a ConfigError on every rank (so no rank is left waiting in a collective).
+void expect_config_error_everywhere(const Config& c, const std::string& fragment) {
+  bool threw = false;
+  std::string what;
+  try {
+    run(c);
+  } catch (const ConfigError& e) {
+    threw = true;
+    what = e.what();
+  }
+  EXPECT_TRUE(threw);
+  if (is_root()) EXPECT_NE(what.find(fragment), std::string::npos) << what;
+  MPI_Barrier(MPI_COMM_WORLD);  // reached by every rank: nobody hangs
+}
+
+TEST(Federated, BadSetupsFailOnEveryRank) {
+  Config c = small_job(fresh_dir("refuse"));
+  c.rounds = 1;
+  run(c);
+  expect_config_error_everywhere(c, "is not empty");  // existing output without --overwrite
+  Config resume_missing = small_job(fresh_dir("no_ckpt"));
+  resume_missing.resume = "auto";
+  expect_config_error_everywhere(resume_missing, "no checkpoint");
+  Config small_k = small_job(fresh_dir("small_k"));
+  small_k.k = 2;
+  expect_config_error_everywhere(small_k, "--k = 2");
+  Config other_seed = c;
+  other_seed.resume = "auto";
+  other_seed.seed = c.seed + 1;
+  expect_config_error_everywhere(other_seed, "seed");
+}
+
+TEST(Federated, OverwriteReplacesAPreviousRun) {
+  Config c = small_job(fresh_dir("overwrite"));
+  c.rounds = 1;
+  run(c);
+  c.overwrite = true;
+  c.rounds = 2;
+  const RunSummary s = run(c);
+  if (!is_root()) return;
+  EXPECT_EQ(read_metrics(s.metrics_path).train_loss.size(), 2u);
+}
+
+}  // namespace
