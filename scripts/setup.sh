@@ -52,8 +52,7 @@ build_type=${FERRET_BUILD_TYPE:-Release}
 if [ ! -f build/CMakeCache.txt ] || ! grep -q "^CMAKE_PREFIX_PATH:.*=$torch_prefix$" build/CMakeCache.txt; then
   log "configuring build/ (LibTorch from $torch_prefix)"
   cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_PREFIX_PATH="$torch_prefix" \
-        -DPython3_EXECUTABLE="$root/.venv/bin/python" >build/../.cmake-configure.log 2>&1 \
-    || { cat .cmake-configure.log >&2; exit 1; }
+        >.cmake-configure.log 2>&1 || { cat .cmake-configure.log >&2; exit 1; }
 fi
 log "building (this is incremental after the first time)"
 cmake --build build -j "${FERRET_JOBS:-2}"
