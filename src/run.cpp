@@ -286,8 +286,10 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     upload[payload + 2] = static_cast<float>(my_count);
     t.project = seconds_since(t0);
 
+    // A rank that uploads nothing would only time its wait for the clients' training here.
     t0 = Clock::now();
     comm.reduce_sum_to_root(upload, senders);
+    if (!senders[comm.rank()]) t0 = Clock::now();
     auto step = std::span(upload).first(payload);
     const double total_weight = upload[payload + 0];
     const double train_loss = upload[payload + 1] / total_weight;

@@ -47,7 +47,8 @@ Config small_job(const std::string& out, const std::string& algorithm = "ferret"
   c.num_clients = 6;
   c.participation = 1.0;
   c.local_steps = 8;
-  c.lr = 3e-3;
+  c.optimizer = "sgd";
+  c.lr = 0.1;
   c.batch_size = 8;
   c.k = 2048;
   c.server_lr = 1.0;
@@ -201,6 +202,23 @@ TEST(Federated, BadSetupsFailOnEveryRank) {
   other_seed.resume = "auto";
   other_seed.seed = c.seed + 1;
   expect_config_error_everywhere(other_seed, "seed");
+}
+
+TEST(Federated, NaturalInstructionsTasksAsClients) {
+  const std::string tasks = std::string(FERRET_SHARED_DIR) + "/data/natural-instructions/tasks";
+  if (!fs::is_directory(tasks)) GTEST_SKIP() << "shared NI data not found at " << tasks;
+  Config c = small_job(fresh_dir("ni"));
+  c.data.source = "ni";
+  c.data.data_dir = tasks;
+  c.data.max_instances_per_task = 40;
+  c.num_clients = 11;
+  c.rounds = 2;
+  c.model.max_seq_len = 256;
+  validate_config(c);
+  const RunSummary s = run(c);
+  if (!is_root()) return;
+  EXPECT_LT(s.final_eval_loss, s.initial_eval_loss);
+  EXPECT_EQ(read_metrics(s.metrics_path).attrs.num_clients, 11);
 }
 
 TEST(Federated, OverwriteReplacesAPreviousRun) {
