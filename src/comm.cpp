@@ -89,11 +89,11 @@ std::vector<uint64_t> Comm::allgather(uint64_t value) {
   return all;
 }
 
-std::string Comm::broadcast_string(const std::string& value) {
+std::string Comm::broadcast_string(const std::string& value, int root) {
   uint64_t n = value.size();
-  FERRET_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm_));
-  std::string out = rank_ == 0 ? value : std::string(n, '\0');
-  FERRET_MPI(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, comm_));
+  FERRET_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, root, comm_));
+  std::string out = rank_ == root ? value : std::string(n, '\0');
+  FERRET_MPI(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, root, comm_));
   traffic_.control += sizeof(n) + n;
   return out;
 }

@@ -176,6 +176,95 @@ struct RoundTimes {
   double local = 0, project = 0, comm = 0, reconstruct = 0, round = 0;
 };
 
+// Everything a rank holds for the run, built identically on every rank (rank 0 adds the
+// evaluation sets and the metrics file).
+struct RunState {
+  ByteTokenizer tokenizer;
+  FederatedData data;
+  std::vector<std::vector<EncodedExample>> encoded;  // per client; filled for this rank's clients
+  LlamaForCausalLM model{nullptr};
+  FlatParams fp;
+  std::unique_ptr<Algorithm> algorithm;
+  std::unique_ptr<ServerOptimizer> server;
+  int64_t start_round = 0;
+  std::vector<EncodedExample> eval_encoded;  // rank 0
+  std::vector<Example> rouge_examples;       // rank 0
+  std::optional<MetricsWriter> metrics;      // rank 0
+};
+
+RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths) {
+  RunState st;
+  st.data = load_data(c);
+  st.encoded.resize(c.num_clients);
+  for (int cl : clients_of_rank(comm.rank(), comm.size(), static_cast<int>(c.num_clients)))
+    for (const auto& ex : st.data.clients[cl].train)
+      st.encoded[cl].push_back(encode_example(st.tokenizer, ex, c.model.max_seq_len));
+
+  ModelConfig mc = c.model;
+  mc.vocab_size = ByteTokenizer::kVocabSize;
+  st.model = make_model(mc, c.seed);
+  st.fp = flatten_parameters(*st.model);
+  st.algorithm = make_algorithm(c, st.fp.infos);
+  Algorithm* algorithm = st.algorithm.get();
+  st.server = std::make_unique<ServerOptimizer>(
+      ServerOptions{c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
+      algorithm->payload_size(), [algorithm](std::span<const float> s) { return algorithm->decoded_norm(s); });
+
+  if (!paths.resume_from.empty()) {
+    Checkpoint ck;
+    try {
+      ck = read_checkpoint(paths.resume_from);
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("--resume: unreadable checkpoint: ") + e.what());
+    }
+    load_checkpoint_into(ck, c, st.fp, *st.server, paths.resume_from);
+    st.start_round = ck.round;
+  }
+
+  if (comm.is_root()) {
+    for (const auto& ex : spread_subset(st.data.eval, c.eval_samples))
+      st.eval_encoded.push_back(encode_example(st.tokenizer, ex, c.model.max_seq_len));
+    st.rouge_examples = spread_subset(st.data.eval, c.rouge_samples);
+    const RunAttributes attrs{c.algorithm,
+                              c.algorithm == "ferret" ? static_cast<int64_t>(algorithm->payload_size()) : 0,
+                              c.num_clients,
+                              comm.size(),
+                              c.rounds,
+                              static_cast<int64_t>(c.seed),
+                              static_cast<int64_t>(st.fp.size()),
+                              static_cast<int64_t>(algorithm->blocks().size()),
+                              to_ini(c),
+                              FERRET_VERSION};
+    if (st.start_round == 0) {
+      std::ofstream(fs::path(c.out) / "config.ini") << to_ini(c);
+      st.metrics.emplace(MetricsWriter::create(paths.metrics, attrs));
+    } else {
+      st.metrics.emplace(MetricsWriter::resume(paths.metrics, attrs, st.start_round));
+    }
+  }
+  return st;
+}
+
+// Runs `setup` on every rank. If it fails anywhere, every rank throws a ConfigError carrying the
+// first failing rank's message, so a bad input (a corrupt checkpoint, a data file, a model that
+// does not fit the options) ends the whole job with one line instead of a hang in a collective.
+template <class F>
+void setup_everywhere(Comm& comm, F&& setup) {
+  std::string error;
+  try {
+    setup();
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "setup failed";
+  }
+  const auto failed = comm.allgather(error.empty() ? 0 : 1);
+  for (int r = 0; r < comm.size(); ++r) {
+    if (!failed[r]) continue;
+    const std::string message = comm.broadcast_string(error, r);
+    throw ConfigError(r == 0 ? message : message + " (on rank " + std::to_string(r) + ")");
+  }
+}
+
 }  // namespace
 
 RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
@@ -184,57 +273,30 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
   OutputPaths paths = output_paths(c);
   paths.resume_from = decide_on_root(comm, [&] { return Decision{prepare_output_dir(c, paths), paths.resume_from}; });
+  RunState st;
+  setup_everywhere(comm, [&] { st = build_state(c, comm, paths); });
 
-  // ---- data, model, algorithm: identical on every rank ---------------------------------------
-  const ByteTokenizer tokenizer;
-  const FederatedData data = load_data(c);
   const int num_clients = static_cast<int>(c.num_clients);
-  const auto my_clients = clients_of_rank(comm.rank(), comm.size(), num_clients);
-  std::vector<std::vector<EncodedExample>> encoded(num_clients);
-  for (int cl : my_clients)
-    for (const auto& ex : data.clients[cl].train) encoded[cl].push_back(encode_example(tokenizer, ex, c.model.max_seq_len));
-
-  ModelConfig mc = c.model;
-  mc.vocab_size = ByteTokenizer::kVocabSize;
-  LlamaForCausalLM model = make_model(mc, c.seed);
-  FlatParams fp = flatten_parameters(*model);
-  const size_t d = fp.size();
-  auto algorithm = make_algorithm(c, fp.infos);
+  const size_t d = st.fp.size();
+  Algorithm* algorithm = st.algorithm.get();
   const size_t payload = algorithm->payload_size();
-  ServerOptimizer server({c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
-                         payload, [&](std::span<const float> s) { return algorithm->decoded_norm(s); });
+  auto& model = st.model;
+  auto& fp = st.fp;
+  auto& server = *st.server;
+  auto& encoded = st.encoded;
+  const int64_t start_round = st.start_round;
 
-  int64_t start_round = 0;
-  if (!paths.resume_from.empty()) {
-    const Checkpoint ck = read_checkpoint(paths.resume_from);
-    load_checkpoint_into(ck, c, fp, server, paths.resume_from);
-    start_round = ck.round;
-  }
-
-  // ---- rank 0: evaluation data, metrics file, banner ------------------------------------------
-  std::vector<EncodedExample> eval_encoded;
-  std::vector<Example> rouge_examples;
-  std::optional<MetricsWriter> metrics;
   RunSummary summary;
   summary.metrics_path = paths.metrics;
   if (comm.is_root()) {
-    for (const auto& ex : spread_subset(data.eval, c.eval_samples))
-      eval_encoded.push_back(encode_example(tokenizer, ex, c.model.max_seq_len));
-    rouge_examples = spread_subset(data.eval, c.rouge_samples);
-    RunAttributes attrs{c.algorithm, static_cast<int64_t>(algorithm->payload_size() * (c.algorithm == "ferret")),
-                        c.num_clients, comm.size(), c.rounds, static_cast<int64_t>(c.seed), static_cast<int64_t>(d),
-                        static_cast<int64_t>(algorithm->blocks().size()), to_ini(c), FERRET_VERSION};
     log << to_ini(c) << "# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
         << algorithm->blocks().size() << ", upload = " << payload << " floats + " << kUploadHeaderFloats * 4
         << " B header per sending rank\n";
-    summary.initial_eval_loss = eval_loss(model, eval_encoded);
+    summary.initial_eval_loss = eval_loss(model, st.eval_encoded);
     if (start_round == 0) {
-      std::ofstream(fs::path(c.out) / "config.ini") << to_ini(c);
-      metrics.emplace(MetricsWriter::create(paths.metrics, attrs));
-      metrics->write_initial_eval_loss(summary.initial_eval_loss);
+      st.metrics->write_initial_eval_loss(summary.initial_eval_loss);
       log << "round 0/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << summary.initial_eval_loss << "\n";
     } else {
-      metrics.emplace(MetricsWriter::resume(paths.metrics, attrs, start_round));
       log << "resumed from " << paths.resume_from << " after round " << start_round << " | eval " << std::fixed
           << std::setprecision(4) << summary.initial_eval_loss << "\n";
     }
@@ -316,11 +378,11 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
     if (comm.is_root()) {
       RoundRecord rec;
-      rec.eval_loss = eval_loss(model, eval_encoded);
+      rec.eval_loss = eval_loss(model, st.eval_encoded);
       rec.train_loss = train_loss;
       const bool rouge_round = (r + 1) % c.eval_every == 0 || r + 1 == c.rounds;
-      rec.rouge_l = rouge_round && !rouge_examples.empty()
-                        ? eval_rouge_l(model, tokenizer, rouge_examples, c.max_new_tokens)
+      rec.rouge_l = rouge_round && !st.rouge_examples.empty()
+                        ? eval_rouge_l(model, st.tokenizer, st.rouge_examples, c.max_new_tokens)
                         : std::numeric_limits<double>::quiet_NaN();
       rec.bytes_up = static_cast<uint64_t>(bytes[0]);
       rec.bytes_down = static_cast<uint64_t>(bytes[1]);
@@ -333,7 +395,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       rec.client_train_loss.assign(num_clients, std::numeric_limits<float>::quiet_NaN());
       for (int cl : selected) rec.client_train_loss[cl] = client_loss[cl];
       rec.allocation = algorithm->allocation();
-      metrics->append_round(rec);
+      st.metrics->append_round(rec);
       summary.final_eval_loss = rec.eval_loss;
 
       const double elapsed = seconds_since(run_start);

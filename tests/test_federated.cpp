@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "ferret/comm.hpp"
@@ -198,6 +199,11 @@ TEST(Federated, BadSetupsFailOnEveryRank) {
   Config small_k = small_job(fresh_dir("small_k"));
   small_k.k = 2;
   expect_config_error_everywhere(small_k, "--k = 2");
+  Config corrupt = c;  // an unreadable checkpoint named by path
+  corrupt.resume = (fs::path(c.out) / "checkpoints" / "garbage.h5").string();
+  if (is_root()) std::ofstream(corrupt.resume) << "not an HDF5 file";
+  MPI_Barrier(MPI_COMM_WORLD);
+  expect_config_error_everywhere(corrupt, "garbage.h5");
   Config other_seed = c;
   other_seed.resume = "auto";
   other_seed.seed = c.seed + 1;

@@ -63,8 +63,8 @@ class Comm {
   // Control-plane helpers (counted as `control`).
   enum class Op { sum, max };
   std::vector<uint64_t> allgather(uint64_t value);
-  // Rank 0's string on every rank (decisions made once, on rank 0).
-  std::string broadcast_string(const std::string& value);
+  // `root`'s string on every rank (decisions made once, errors found on one rank).
+  std::string broadcast_string(const std::string& value, int root = 0);
   void allreduce_control(std::span<double> buf, Op op);
   void reduce_sum_to_root_control(std::span<float> buf);
 
