@@ -16,6 +16,13 @@ void mpi_check(int err, const char* call) {
 
 uint64_t bytes_of(std::span<const float> s) { return s.size() * sizeof(float); }
 
+// Element-wise float sum into rank 0's buffer (in place there).
+void reduce_sum_in_place(std::span<float> buf, MPI_Comm comm, int rank) {
+  const int n = static_cast<int>(buf.size());
+  FERRET_MPI(MPI_Reduce(rank == 0 ? MPI_IN_PLACE : buf.data(), rank == 0 ? buf.data() : nullptr, n, MPI_FLOAT,
+                        MPI_SUM, 0, comm));
+}
+
 }  // namespace
 
 MpiSession::MpiSession(int* argc, char*** argv) {
@@ -56,30 +63,13 @@ MPI_Comm Comm::sub_comm(const std::vector<bool>& members) {
 void Comm::reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) {
   MPI_Comm c = sub_comm(members);
   if (c == MPI_COMM_NULL) return;  // this rank hosts no selected client and is not the root
-  const int n = static_cast<int>(buf.size());
   if (members[rank_]) traffic_.up += bytes_of(buf);
-  if (rank_ == 0) {
-    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, c));
-  } else {
-    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, c));
-  }
+  reduce_sum_in_place(buf, c, rank_);  // rank 0 is rank 0 of every sub-communicator (key = world rank)
 }
 
 void Comm::broadcast_from_root(std::span<float> buf) {
   FERRET_MPI(MPI_Bcast(buf.data(), static_cast<int>(buf.size()), MPI_FLOAT, 0, comm_));
   if (rank_ != 0) traffic_.down += bytes_of(buf);
-}
-
-void Comm::allreduce_sum_identical(std::span<float> buf) {
-  const int n = static_cast<int>(buf.size());
-  traffic_.up += bytes_of(buf);
-  if (rank_ == 0) {
-    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, comm_));
-  } else {
-    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, comm_));
-  }
-  FERRET_MPI(MPI_Bcast(buf.data(), n, MPI_FLOAT, 0, comm_));
-  traffic_.down += bytes_of(buf);
 }
 
 std::vector<uint64_t> Comm::allgather(uint64_t value) {
@@ -105,17 +95,19 @@ void Comm::allreduce_control(std::span<double> buf, Op op) {
 }
 
 void Comm::reduce_sum_to_root_control(std::span<float> buf) {
-  const int n = static_cast<int>(buf.size());
-  if (rank_ == 0) {
-    FERRET_MPI(MPI_Reduce(MPI_IN_PLACE, buf.data(), n, MPI_FLOAT, MPI_SUM, 0, comm_));
-  } else {
-    FERRET_MPI(MPI_Reduce(buf.data(), nullptr, n, MPI_FLOAT, MPI_SUM, 0, comm_));
-  }
+  reduce_sum_in_place(buf, comm_, rank_);
   traffic_.control += bytes_of(buf);
 }
 
 void Comm::barrier() { FERRET_MPI(MPI_Barrier(comm_)); }
 
 void Comm::abort(int code) const { MPI_Abort(comm_, code); std::abort(); }
+
+std::vector<int> ranks_differing_from_root(std::span<const uint64_t> values) {
+  std::vector<int> differing;
+  for (size_t r = 1; r < values.size(); ++r)
+    if (values[r] != values[0]) differing.push_back(static_cast<int>(r));
+  return differing;
+}
 
 }  // namespace ferret

@@ -82,7 +82,7 @@ po::options_description describe_options(Config& c) {
   for_each_option(c, [&desc](const char* name, auto& field, const char* help) {
     using T = std::remove_reference_t<decltype(field)>;
     if constexpr (std::is_same_v<T, bool>) {
-      desc.add_options()(name, po::value(&field)->default_value(field)->implicit_value(true), help);
+      desc.add_options()(name, po::value(&field)->default_value(field, format_value(field))->implicit_value(true, "true"), help);
     } else if constexpr (std::is_same_v<T, std::string>) {
       desc.add_options()(name, po::value(&field)->default_value(field, field.empty() ? "\"\"" : field), help);
     } else {

@@ -163,13 +163,12 @@ void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp,
 
 // Every rank's checksum of its replica; any difference ends the job on all ranks.
 void verify_replicas(Comm& comm, std::span<const float> params, int64_t round) {
-  const auto sums = comm.allgather(checksum_floats(params));
-  std::string differing;
-  for (size_t r = 1; r < sums.size(); ++r)
-    if (sums[r] != sums[0]) differing += (differing.empty() ? "" : ",") + std::to_string(r);
-  if (!differing.empty())
-    throw std::runtime_error("replica drift after round " + std::to_string(round + 1) + ": rank(s) " + differing +
-                             " differ from rank 0");
+  const auto differing = ranks_differing_from_root(comm.allgather(checksum_floats(params)));
+  if (differing.empty()) return;
+  std::string list;
+  for (int r : differing) list += (list.empty() ? "" : ",") + std::to_string(r);
+  throw std::runtime_error("replica drift after round " + std::to_string(round + 1) + ": rank(s) " + list +
+                           " differ from rank 0");
 }
 
 struct RoundTimes {

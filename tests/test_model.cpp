@@ -88,13 +88,18 @@ TEST(MaskedLoss, OnlyMaskedTargetsCount) {
   EXPECT_LT(loss.item<float>(), 1e-3);
 }
 
+// Client 0's training examples of the embedded data, encoded.
+std::vector<EncodedExample> first_client_examples(uint64_t seed, int train_per_client) {
+  const auto data = make_embedded_data(2, seed, train_per_client, 2);
+  std::vector<EncodedExample> enc;
+  for (const auto& ex : data.clients[0].train) enc.push_back(encode_example(ByteTokenizer{}, ex, 128));
+  return enc;
+}
+
 TEST(Client, LocalTrainingLowersLossOnItsTask) {
   auto m = make_model(small_model(), 11);
   auto fp = flatten_parameters(*m);
-  const auto data = make_embedded_data(2, 11, 64, 4);
-  ByteTokenizer tok;
-  std::vector<EncodedExample> enc;
-  for (const auto& ex : data.clients[0].train) enc.push_back(encode_example(tok, ex, 128));
+  const auto enc = first_client_examples(11, 64);
   Config c;
   c.local_steps = 30;
   c.lr = 3e-3;
@@ -105,10 +110,7 @@ TEST(Client, LocalTrainingLowersLossOnItsTask) {
 }
 
 TEST(Client, TrainingIsReproducible) {
-  const auto data = make_embedded_data(1, 2, 32, 2);
-  ByteTokenizer tok;
-  std::vector<EncodedExample> enc;
-  for (const auto& ex : data.clients[0].train) enc.push_back(encode_example(tok, ex, 128));
+  const auto enc = first_client_examples(2, 32);
   Config c;
   c.local_steps = 3;
   auto a = make_model(small_model(), 4), b = make_model(small_model(), 4);

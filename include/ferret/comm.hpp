@@ -55,11 +55,6 @@ class Comm {
   // Rank 0's `buf` to every rank. Counted as `down` by each receiving rank.
   void broadcast_from_root(std::span<float> buf);
 
-  // Element-wise sum over all ranks, bitwise identical on every rank (a reduce to rank 0 then a
-  // broadcast: MPI_Allreduce may round differently per rank). Counted as `up` for the
-  // contribution and `down` for the result.
-  void allreduce_sum_identical(std::span<float> buf);
-
   // Control-plane helpers (counted as `control`).
   enum class Op { sum, max };
   std::vector<uint64_t> allgather(uint64_t value);
@@ -79,5 +74,8 @@ class Comm {
   Traffic traffic_;
   std::map<std::vector<bool>, MPI_Comm> sub_comms_;  // by membership; rank 0 is always in
 };
+
+// Ranks whose value differs from rank 0's (replica checksums gathered with Comm::allgather).
+std::vector<int> ranks_differing_from_root(std::span<const uint64_t> values);
 
 }  // namespace ferret
