@@ -2,6 +2,7 @@
 // Rank 0 is the server, ranks 1..P-1 host the clients (run.hpp describes a round).
 //
 // Exit codes: 0 success, 2 bad configuration (reported once, by rank 0, on every rank),
+// 3 preempted by SIGUSR1/SIGTERM after checkpointing (continue with --resume auto),
 // 1 failure during the run (reported by the failing rank; MPI_Abort ends every rank).
 #include <exception>
 #include <iostream>
@@ -9,9 +10,11 @@
 #include "ferret/comm.hpp"
 #include "ferret/config.hpp"
 #include "ferret/run.hpp"
+#include "ferret/signals.hpp"
 
 int main(int argc, char** argv) {
   ferret::MpiSession mpi(&argc, &argv);
+  ferret::install_stop_handlers();
   ferret::Comm comm;
   try {
     const ferret::ParseResult parsed = ferret::parse_config(argc, argv);
@@ -19,8 +22,8 @@ int main(int argc, char** argv) {
       if (comm.is_root()) std::cout << parsed.message;
       return 0;
     }
-    ferret::run_federated(*parsed.config, comm, std::cout);
-    return 0;
+    const ferret::RunSummary summary = ferret::run_federated(*parsed.config, comm, std::cout);
+    return summary.preempted ? ferret::kExitPreempted : 0;
   } catch (const ferret::ConfigError& e) {
     // Every rank parses and checks the same inputs, so every rank lands here: no abort needed.
     if (comm.is_root()) std::cerr << "ferret: error: " << e.what() << std::endl;

@@ -20,6 +20,7 @@
 #include "ferret/ni_data.hpp"
 #include "ferret/sampling.hpp"
 #include "ferret/server.hpp"
+#include "ferret/signals.hpp"
 #include "ferret/tasks.hpp"
 
 namespace fs = std::filesystem;
@@ -369,7 +370,9 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
     // ---- round statistics: times (max over ranks) and bytes (sum over ranks) ----
     const Traffic sent = comm.traffic() - traffic_before;
-    std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round};
+    // The last entry carries a stop signal (SIGUSR1/SIGTERM) seen by any rank: all ranks stop
+    // after the same round.
+    std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round, double(stop_requested())};
     std::vector<double> bytes{static_cast<double>(sent.up), static_cast<double>(sent.down),
                               static_cast<double>(sent.control)};
     comm.allreduce_control(times, Comm::Op::max);
@@ -406,12 +409,19 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
           << times[4] << " s | ETA " << clock_text(eta) << "\n";
       log.flush();
 
-      const bool last = r + 1 == c.rounds;
+      const bool last = r + 1 == c.rounds || times[5] != 0.0;
       if (last || (c.checkpoint_every > 0 && (r + 1) % c.checkpoint_every == 0))
         write_checkpoint((fs::path(paths.checkpoints) / checkpoint_name(r + 1)).string(),
                          make_checkpoint(c, fp, server, r + 1));
     }
     summary.rounds_done = r + 1;
+    if (times[5] != 0.0 && r + 1 < c.rounds) {
+      summary.preempted = true;
+      if (comm.is_root())
+        log << "preempted by signal " << static_cast<int>(times[5]) << ": checkpointed after round " << r + 1 << "/"
+            << c.rounds << "; continue with --resume auto\n";
+      break;
+    }
   }
   if (comm.is_root()) log << "metrics: " << fs::absolute(paths.metrics).string() << "\n";
   comm.barrier();  // the run is over for every rank only once rank 0's final checkpoint exists

@@ -13,6 +13,9 @@
 #include "ferret/config.hpp"
 #include "ferret/h5io.hpp"
 #include "ferret/run.hpp"
+#include "ferret/signals.hpp"
+
+#include <csignal>
 
 namespace fs = std::filesystem;
 using namespace ferret;
@@ -171,6 +174,28 @@ TEST(Federated, ResumeIsBitIdentical) {
   const MetricsData mb = read_metrics(s.metrics_path);
   EXPECT_EQ(ma.eval_loss, mb.eval_loss);
   EXPECT_EQ(ma.coefficients, mb.coefficients);
+}
+
+TEST(Federated, StopSignalCheckpointsAndResumeIsBitIdentical) {
+  Config straight = small_job(fresh_dir("signal_straight"));
+  run(straight);
+  Config job = straight;
+  job.out = fresh_dir("signal_preempted");
+  install_stop_handlers();
+  if (world_size() > 1 && !is_root()) std::raise(SIGUSR1);  // one client rank is told to stop
+  if (world_size() == 1) std::raise(SIGUSR1);
+  const RunSummary first = run(job);
+  clear_stop_request();
+  EXPECT_TRUE(first.preempted);
+  EXPECT_EQ(first.rounds_done, 1);  // every rank stops after the same round
+  job.resume = "auto";
+  const RunSummary second = run(job);
+  EXPECT_FALSE(second.preempted);
+  EXPECT_EQ(second.rounds_done, job.rounds);
+  if (!is_root()) return;
+  const auto a = final_params(straight.out, straight.rounds), b = final_params(job.out, job.rounds);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
 // Expects a ConfigError on every rank (so no rank is left waiting in a collective).

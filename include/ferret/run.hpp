@@ -30,6 +30,7 @@ struct RunSummary {
   double initial_eval_loss = 0.0;  // rank 0: before training (or at the resumed round)
   double final_eval_loss = 0.0;    // rank 0
   std::string metrics_path;
+  bool preempted = false;          // stopped early by SIGUSR1/SIGTERM, after checkpointing (signals.hpp)
 };
 
 // Runs (or resumes) the configured job. Throws ConfigError for a bad setup (the same on every
