@@ -35,10 +35,7 @@ double train_client(LlamaForCausalLM& model, const std::vector<EncodedExample>& 
       auto [loss, targets] = masked_lm_loss(model->forward(batch.tokens), batch.tokens, batch.mask);
       (loss / static_cast<double>(c.grad_accum)).backward();
       const double value = loss.item<double>();
-      if (!std::isfinite(value))
-        throw std::runtime_error("client " + std::to_string(client) + ": training loss is " + std::to_string(value) +
-                                 " at round " + std::to_string(round + 1) + " step " + std::to_string(step + 1) +
-                                 " (try a smaller --lr or --server-lr)");
+      if (!std::isfinite(value)) return value;  // the update is garbage: the caller drops it
       loss_sum += value;
       ++micro_batches;
     }

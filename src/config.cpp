@@ -33,6 +33,9 @@ void for_each_option(Config& c, F&& f) {
   f("batch-size", c.batch_size, "examples per micro-batch");
   f("grad-accum", c.grad_accum, "micro-batches per optimizer step");
   f("grad-clip", c.grad_clip, "max gradient norm per local step (0 = off)");
+  f("max-update-norm", c.max_update_norm, "drop a client update whose norm exceeds this, or that is NaN/Inf (0 = no limit)");
+  f("inject-fault", c.inject_fault, "testing aid: none | nan | huge — corrupt the update of --inject-fault-client");
+  f("inject-fault-client", c.inject_fault_client, "testing aid: the client whose update --inject-fault corrupts");
   f("k", c.k, "Ferret: coefficients per round, summed over blocks");
   f("basis", c.basis, "random basis: rademacher | gaussian | truncnormal");
   f("allocation", c.allocation, "split of K over blocks: uniform | size | norm");
@@ -155,6 +158,11 @@ void validate_config(const Config& c) {
   require(c.batch_size >= 1, "batch-size", c.batch_size, ">= 1");
   require(c.grad_accum >= 1, "grad-accum", c.grad_accum, ">= 1");
   require(std::isfinite(c.grad_clip) && c.grad_clip >= 0.0, "grad-clip", c.grad_clip, ">= 0 (0 = off)");
+  require(std::isfinite(c.max_update_norm) && c.max_update_norm >= 0.0, "max-update-norm", c.max_update_norm,
+          ">= 0 (0 = no limit)");
+  require_one_of("inject-fault", c.inject_fault, {"none", "nan", "huge"});
+  require(c.inject_fault_client >= 0 && c.inject_fault_client < c.num_clients, "inject-fault-client",
+          c.inject_fault_client, "0 .. num-clients - 1");
   require(c.k >= 1 && c.k <= (int64_t{1} << 30), "k", c.k, "1 .. 2^30");
   require_one_of("basis", c.basis, {"rademacher", "gaussian", "truncnormal"});
   require_one_of("allocation", c.allocation, {"uniform", "size", "norm"});

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iomanip>
 #include <limits>
 #include <optional>
@@ -172,6 +173,24 @@ void verify_replicas(Comm& comm, std::span<const float> params, int64_t round) {
                            " differ from rank 0");
 }
 
+// Why a client's update must not be aggregated ("" if it may): a non-finite training loss,
+// non-finite entries, or a norm above --max-update-norm (0 = no limit).
+std::string rejection_reason(std::span<const float> delta, double loss, double max_norm) {
+  if (!std::isfinite(loss)) return "training loss is " + std::to_string(loss);
+  double sq = 0.0;
+  for (float x : delta) sq += static_cast<double>(x) * x;
+  if (!std::isfinite(sq)) return "it holds NaN/Inf values";
+  if (max_norm > 0.0 && std::sqrt(sq) > max_norm)
+    return "norm " + std::to_string(std::sqrt(sq)) + " > --max-update-norm " + std::to_string(max_norm);
+  return {};
+}
+
+// --inject-fault (testing aid): what a broken client would send.
+void inject_fault(const std::string& kind, std::span<float> delta) {
+  if (kind == "nan") delta[delta.size() / 2] = std::numeric_limits<float>::quiet_NaN();
+  if (kind == "huge") std::fill(delta.begin(), delta.end(), 1e6f);
+}
+
 struct RoundTimes {
   double local = 0, project = 0, comm = 0, reconstruct = 0, round = 0;
 };
@@ -320,18 +339,25 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     std::copy(params.begin(), params.end(), w_start.begin());
     std::fill(delta_sum.begin(), delta_sum.end(), 0.0f);
     std::vector<float> client_loss(num_clients, 0.0f);
-    double weight_sum = 0.0, weighted_loss = 0.0, my_count = 0.0;
+    double weight_sum = 0.0, weighted_loss = 0.0, my_count = 0.0, my_dropped = 0.0;
     for (int cl : selected) {
       if (rank_of_client(cl, comm.size()) != comm.rank()) continue;
       std::copy(w_start.begin(), w_start.end(), params.begin());
       const double loss = train_client(model, encoded[cl], c, round, static_cast<uint32_t>(cl));
       const double w = c.client_weighting == "equal" ? 1.0 : static_cast<double>(encoded[cl].size());
       for (size_t j = 0; j < d; ++j) delta[j] = w_start[j] - params[j];
+      client_loss[cl] = static_cast<float>(loss);
+      if (c.inject_fault != "none" && cl == c.inject_fault_client) inject_fault(c.inject_fault, delta);
+      if (const std::string why = rejection_reason(delta, loss, c.max_update_norm); !why.empty()) {
+        std::cerr << "ferret: warning (rank " << comm.rank() << "): round " << r + 1 << ": client " << cl
+                  << "'s update dropped: " << why << std::endl;
+        my_dropped += 1.0;
+        continue;
+      }
       algorithm->observe_client_delta(delta);
       const auto wf = static_cast<float>(w);
       for (size_t j = 0; j < d; ++j) delta_sum[j] += wf * delta[j];
       weight_sum += w, weighted_loss += w * loss, my_count += 1.0;
-      client_loss[cl] = static_cast<float>(loss);
     }
     std::copy(w_start.begin(), w_start.end(), params.begin());  // back to the global model
     t.local = seconds_since(t0);
@@ -346,6 +372,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     upload[payload + 0] = static_cast<float>(weight_sum);
     upload[payload + 1] = static_cast<float>(weighted_loss);
     upload[payload + 2] = static_cast<float>(my_count);
+    upload[payload + 3] = static_cast<float>(my_dropped);
     t.project = seconds_since(t0);
 
     // A rank that uploads nothing would only time its wait for the clients' training here.
@@ -354,8 +381,12 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     if (!senders[comm.rank()]) t0 = Clock::now();
     auto step = std::span(upload).first(payload);
     const double total_weight = upload[payload + 0];
-    const double train_loss = upload[payload + 1] / total_weight;
-    if (comm.is_root()) server.step(step, total_weight, r);
+    const double train_loss = total_weight > 0.0 ? upload[payload + 1] / total_weight : std::nan("");
+    const auto dropped = static_cast<int64_t>(upload[payload + 3]);
+    if (comm.is_root()) {
+      if (total_weight > 0.0) server.step(step, total_weight, r);
+      else std::fill(step.begin(), step.end(), 0.0f);  // every update was dropped: the model stays
+    }
     comm.broadcast_from_root(step);
     t.comm += seconds_since(t0);
 
@@ -405,6 +436,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       log << "round " << r + 1 << "/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << rec.eval_loss
           << " | train " << train_loss;
       if (rouge_round) log << " | rougeL " << std::setprecision(3) << rec.rouge_l;
+      if (dropped > 0) log << " | dropped " << dropped;
       log << " | up " << human_bytes(bytes[0]) << " down " << human_bytes(bytes[1]) << " | " << std::setprecision(2)
           << times[4] << " s | ETA " << clock_text(eta) << "\n";
       log.flush();

@@ -198,6 +198,23 @@ TEST(Federated, StopSignalCheckpointsAndResumeIsBitIdentical) {
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
+TEST(Federated, BrokenClientUpdatesAreDroppedAndTheModelStaysFinite) {
+  for (const char* fault : {"nan", "huge"}) {
+    Config c = small_job(fresh_dir(std::string("fault_") + fault));
+    c.rounds = 2;
+    c.inject_fault = fault;
+    c.inject_fault_client = 1;
+    Comm comm;
+    std::ostringstream log;
+    const RunSummary s = run_federated(c, comm, log);
+    EXPECT_EQ(s.rounds_done, 2);
+    if (!is_root()) continue;
+    EXPECT_NE(log.str().find("| dropped 1"), std::string::npos) << log.str();
+    EXPECT_TRUE(std::isfinite(s.final_eval_loss));
+    for (float x : final_params(c.out, 2)) ASSERT_TRUE(std::isfinite(x));
+  }
+}
+
 // Expects a ConfigError on every rank (so no rank is left waiting in a collective).
 void expect_config_error_everywhere(const Config& c, const std::string& fragment) {
   bool threw = false;

@@ -15,7 +15,8 @@
 
 namespace ferret {
 
-// Returns the mean training loss over the round's micro-batches.
+// Returns the mean training loss over the round's micro-batches, or the first non-finite loss
+// (training stops there; the caller drops the update).
 double train_client(LlamaForCausalLM& model, const std::vector<EncodedExample>& examples, const Config& config,
                     uint32_t round, uint32_t client);
 

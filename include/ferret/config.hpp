@@ -59,6 +59,9 @@ struct Config {
   int64_t batch_size = 8;
   int64_t grad_accum = 1;           // micro-batches per optimizer step
   double grad_clip = 1.0;           // max global grad norm per step; 0 = off
+  double max_update_norm = 1e4;     // a client update with a larger norm (or NaN/Inf) is dropped; 0 = no limit
+  std::string inject_fault = "none";  // testing aid: none | nan | huge — corrupt one client's update
+  int64_t inject_fault_client = 0;  // the client whose update --inject-fault corrupts
 
   int64_t k = 1024;                 // Ferret: total coefficients per round (sum over blocks)
   std::string basis = "rademacher"; // rademacher | gaussian | truncnormal

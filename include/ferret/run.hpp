@@ -5,7 +5,7 @@
 //   2. each selected client trains from the global model (client.hpp); its rank sums the
 //      weighted updates Δ_i = w_start − w_end (weight = its training examples, or 1);
 //   3. the algorithm encodes the sum (ferret: K coefficients; fedavg: d floats) and appends a
-//      16-byte header [Σ w_i, Σ w_i·loss_i, #clients, 0]; MPI_Reduce(sum) to rank 0 over the
+//      16-byte header [Σ w_i, Σ w_i·loss_i, #clients, #dropped]; MPI_Reduce(sum) to rank 0 over the
 //      ranks that host selected clients;
 //   4. rank 0's server step (server.hpp) → MPI_Bcast of the step; every rank applies it, so all
 //      replicas stay identical; every --verify-every rounds the ranks compare checksums;
