@@ -80,7 +80,28 @@ std::string prepare_output_dir(const Config& c, const OutputPaths& p) {
   }
   fs::create_directories(p.checkpoints, ec);
   if (ec) return "--out: cannot create '" + p.checkpoints + "': " + ec.message();
+  const fs::path probe = fs::path(p.checkpoints) / ".write-test";
+  if (!std::ofstream(probe).put('x').flush()) return "--out: cannot write in '" + p.checkpoints + "'";
+  fs::remove(probe, ec);
   return {};
+}
+
+// Refuses to start when --out cannot hold even one checkpoint (written beside the previous one,
+// so two must fit); warns when the run's planned checkpoints will not all fit.
+void check_free_space(const Config& c, const OutputPaths& p, size_t num_params, std::ostream& warn) {
+  std::error_code ec;
+  const auto space = fs::space(p.checkpoints, ec);
+  if (ec) return;  // unknown: the writes themselves will report
+  const double one = 4.0 * static_cast<double>(num_params) + (1 << 20);
+  const double count = (c.checkpoint_every > 0 ? static_cast<double>(c.rounds / c.checkpoint_every) : 0.0) + 1.0;
+  const double free_bytes = static_cast<double>(space.available);
+  auto mb = [](double b) { return std::to_string(static_cast<int64_t>(b / 1e6)) + " MB"; };
+  if (free_bytes < 2.0 * one)
+    throw ConfigError("--out '" + p.dir + "': " + mb(free_bytes) + " free, but a checkpoint needs " + mb(one) +
+                      " (and the previous one stays until the new one is verified)");
+  if (free_bytes < count * one)
+    warn << "ferret: warning: --out has " << mb(free_bytes) << " free; " << count << " checkpoints need " << mb(count * one)
+         << " (raise --checkpoint-every or free space)\n";
 }
 
 FederatedData load_data(const Config& c) {
@@ -241,6 +262,7 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
   }
 
   if (comm.is_root()) {
+    check_free_space(c, paths, st.fp.size(), std::cerr);
     for (const auto& ex : spread_subset(st.data.eval, c.eval_samples))
       st.eval_encoded.push_back(encode_example(st.tokenizer, ex, c.model.max_seq_len));
     st.rouge_examples = spread_subset(st.data.eval, c.rouge_samples);

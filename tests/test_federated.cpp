@@ -246,6 +246,8 @@ TEST(Federated, BadSetupsFailOnEveryRank) {
   if (is_root()) std::ofstream(corrupt.resume) << "not an HDF5 file";
   MPI_Barrier(MPI_COMM_WORLD);
   expect_config_error_everywhere(corrupt, "garbage.h5");
+  Config unwritable = small_job("/proc/ferret_cannot_write_here");
+  expect_config_error_everywhere(unwritable, "/proc/ferret_cannot_write_here");
   Config other_seed = c;
   other_seed.resume = "auto";
   other_seed.seed = c.seed + 1;
