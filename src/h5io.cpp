@@ -524,14 +524,22 @@ constexpr StringAttribute kStringAttributes[] = {
     {"version", &RunAttributes::version},
 };
 
+// Bumped whenever the metrics layout changes; readers refuse other versions instead of misreading.
+constexpr int64_t kMetricsSchemaVersion = 1;
+
 void write_run_attributes(const File& f, const RunAttributes& attrs) {
   Handle root = open_group(f, "/");
+  write_attr<int64_t>(f, root.get(), "/", "schema_version", kMetricsSchemaVersion);
   for (const auto& a : kStringAttributes) write_string_attr(f, root.get(), "/", a.name, attrs.*a.field);
   for (const auto& a : kIntAttributes) write_attr<int64_t>(f, root.get(), "/", a.name, attrs.*a.field);
 }
 
 RunAttributes read_run_attributes(const File& f) {
   Handle root = open_group(f, "/");
+  const int64_t schema = read_attr<int64_t>(f, root.get(), "/", "schema_version");
+  if (schema != kMetricsSchemaVersion)
+    fail(f.path, "unsupported", attr_desc("/", "schema_version"),
+         "version " + std::to_string(schema) + " (this ferret reads " + std::to_string(kMetricsSchemaVersion) + ")");
   RunAttributes attrs;
   for (const auto& a : kStringAttributes) attrs.*a.field = read_string_attr(f, root.get(), "/", a.name);
   for (const auto& a : kIntAttributes) attrs.*a.field = read_attr<int64_t>(f, root.get(), "/", a.name);

@@ -248,6 +248,10 @@ TEST(Federated, BadSetupsFailOnEveryRank) {
   expect_config_error_everywhere(corrupt, "garbage.h5");
   Config unwritable = small_job("/proc/ferret_cannot_write_here");
   expect_config_error_everywhere(unwritable, "/proc/ferret_cannot_write_here");
+  Config other_model = c;  // a checkpoint of a different model
+  other_model.resume = "auto";
+  other_model.model.intermediate_size = 96;
+  expect_config_error_everywhere(other_model, "different model options");
   Config other_seed = c;
   other_seed.resume = "auto";
   other_seed.seed = c.seed + 1;

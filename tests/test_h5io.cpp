@@ -542,3 +542,20 @@ TEST(H5io, ChecksumSeesOrderBitsAndLength) {
 }
 
 }  // namespace
+
+TEST_F(H5ioTest, MetricsOfAnUnknownSchemaVersionAreRefused) {
+  const RunAttributes attrs = make_attrs(2, 2, 1);
+  { MetricsWriter::create(path("v.h5"), attrs).append_round(make_round(0, attrs)); }
+  {  // a file from a future ferret: same layout, another schema_version
+    const hid_t f = H5Fopen(path("v.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    ASSERT_GE(a, 0);
+    const int64_t v = 99;
+    ASSERT_GE(H5Awrite(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    H5Fclose(f);
+  }
+  expect_error_mentions([&] { read_metrics(path("v.h5")); }, {path("v.h5"), "schema_version", "99"});
+  expect_error_mentions([&] { MetricsWriter::resume(path("v.h5"), attrs, 1); }, {"schema_version"});
+}
