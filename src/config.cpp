@@ -144,6 +144,21 @@ ParseResult parse_config(int argc, const char* const* argv) {
   return {c, {}};
 }
 
+Config config_from_ini(const std::string& text) {
+  Config c;
+  po::options_description desc = describe_options(c);
+  po::variables_map vm;
+  try {
+    std::istringstream in(text);
+    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fail(std::string("stored configuration: ") + e.what());
+  }
+  validate_config(c);
+  return c;
+}
+
 void validate_config(const Config& c) {
   require(!c.out.empty(), "out", c.out, "a directory path");
   require_one_of("algorithm", c.algorithm, {"ferret", "fedavg"});

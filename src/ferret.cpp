@@ -60,6 +60,13 @@ double FerretAlgorithm::decoded_norm(std::span<const float> step) const {
   return std::sqrt(total);
 }
 
+void FerretAlgorithm::set_allocation(std::span<const int32_t> k_per_block) {
+  if (k_per_block.size() != blocks_.size())
+    throw std::invalid_argument("ferret: allocation has " + std::to_string(k_per_block.size()) + " blocks, the model " +
+                                std::to_string(blocks_.size()));
+  k_per_block_.assign(k_per_block.begin(), k_per_block.end());
+}
+
 std::vector<int32_t> FerretAlgorithm::allocation() const {
   return {k_per_block_.begin(), k_per_block_.end()};
 }

@@ -6,9 +6,11 @@
 // 1 failure during the run (reported by the failing rank; MPI_Abort ends every rank).
 #include <exception>
 #include <iostream>
+#include <string_view>
 
 #include "ferret/comm.hpp"
 #include "ferret/config.hpp"
+#include "ferret/replay.hpp"
 #include "ferret/run.hpp"
 #include "ferret/signals.hpp"
 
@@ -17,6 +19,9 @@ int main(int argc, char** argv) {
   ferret::install_stop_handlers();
   ferret::Comm comm;
   try {
+    if (argc > 1 && std::string_view(argv[1]) == "replay") {  // a single-process tool, no federation
+      return comm.is_root() ? ferret::replay_main(argc - 1, argv + 1) : 0;
+    }
     const ferret::ParseResult parsed = ferret::parse_config(argc, argv);
     if (!parsed.config) {
       if (comm.is_root()) std::cout << parsed.message;

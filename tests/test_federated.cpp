@@ -12,6 +12,7 @@
 #include "ferret/comm.hpp"
 #include "ferret/config.hpp"
 #include "ferret/h5io.hpp"
+#include "ferret/replay.hpp"
 #include "ferret/run.hpp"
 #include "ferret/signals.hpp"
 
@@ -98,6 +99,13 @@ TEST(Federated, FerretLowersEvalLossWithIdenticalReplicas) {
   EXPECT_TRUE(std::isnan(m.rouge_l[0]));
   EXPECT_FALSE(std::isnan(m.rouge_l[1]));
   EXPECT_EQ(m.attrs.num_params, static_cast<int64_t>(final_params(c.out, c.rounds).size()));
+  // The seed and /coefficients alone rebuild every checkpointed round bit for bit.
+  std::ostringstream log;
+  for (int64_t round : {int64_t{2}, int64_t{0}}) {
+    const ReplayResult replay = replay_run(c.out, round, log);
+    EXPECT_TRUE(replay.identical) << log.str();
+    EXPECT_EQ(replay.round, round == 0 ? c.rounds : round);
+  }
 }
 
 TEST(Federated, FedAvgLowersEvalLoss) {

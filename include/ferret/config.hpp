@@ -95,6 +95,9 @@ struct ParseResult {
 // Parses argv (and the --config INI file), validates, throws ConfigError on any problem.
 ParseResult parse_config(int argc, const char* const* argv);
 
+// A configuration from INI text alone (e.g. the `config` attribute of metrics.h5), validated.
+Config config_from_ini(const std::string& text);
+
 // Throws ConfigError naming the first bad value and the allowed range.
 void validate_config(const Config&);
 

@@ -28,6 +28,8 @@ class FerretAlgorithm final : public Algorithm {
   double decoded_norm(std::span<const float> step) const override;
   std::span<const Block> blocks() const override { return blocks_; }
   std::vector<int32_t> allocation() const override;
+  // Replay: impose a recorded round's K_l instead of agreeing on them.
+  void set_allocation(std::span<const int32_t> k_per_block);
 
  private:
   ProjectionSpec spec() const { return {basis_, seed_, round_}; }
