@@ -74,6 +74,9 @@ TEST(Config, BadValuesNameTheOptionAndTheAllowedRange) {
   EXPECT_NE(error_of({"--heads", "3"}).find("--heads"), std::string::npos);
   EXPECT_NE(error_of({"--rounds", "abc"}).find("rounds"), std::string::npos);
   EXPECT_NE(error_of({"--overwrite", "--resume", "auto"}).find("--overwrite"), std::string::npos);
+  EXPECT_NE(error_of({"--max-update-norm", "-1"}).find("--max-update-norm = -1 is invalid"), std::string::npos);
+  EXPECT_NE(error_of({"--inject-fault", "zero"}).find("none | nan | huge"), std::string::npos);
+  EXPECT_NE(error_of({"--inject-fault-client", "8"}).find("0 .. num-clients - 1"), std::string::npos);
 }
 
 TEST(Config, UnknownOptionAndMissingFileAreErrors) {
