@@ -1,4 +1,14 @@
-"""Reading ferret's HDF5 outputs (the schema in README.md), shared by the analysis scripts."""
+"""Reading ferret's HDF5 outputs (the schema in README.md, "Output: HDF5 schema"), shared by the
+analysis scripts.
+
+    from ferret_h5 import load_run, main_guard
+    run = load_run("runs/demo")          # a run directory or its metrics.h5
+    run.eval_loss, run.rounds["bytes_up"], run.attrs["k"], run.label
+
+Everything that is not what the schema says raises BadInput with a one-line message naming the
+file; main_guard turns it into that line on stderr and exit status 2.
+"""
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -9,9 +19,16 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1             # metrics.h5 root attribute schema_version
+CHECKPOINT_FORMAT_VERSION = 1  # checkpoint root attribute format_version
+RUN_ATTRIBUTES = ("algorithm", "k", "num_clients", "ranks", "rounds", "seed", "num_params", "num_blocks",
+                  "config", "version")
+CHECKPOINT_ATTRIBUTES = ("round", "seed", "algorithm", "config", "params_checksum", "server_checksum",
+                         "format_version")
+# /rounds/* with R entries (eval_loss, with R + 1, is read separately).
 ROUND_DATASETS = ("train_loss", "rouge_l", "bytes_up", "bytes_down", "bytes_control", "participants",
                   "senders", "time_local", "time_project", "time_comm", "time_reconstruct", "time_round")
+TIME_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct")
 
 
 class BadInput(Exception):
@@ -20,15 +37,20 @@ class BadInput(Exception):
 
 @dataclass
 class Run:
-    path: Path
-    attrs: dict
+    """One run's metrics.h5: root attributes and the /rounds datasets (R = rounds completed)."""
+    path: Path             # the metrics.h5 file
+    attrs: dict            # root attributes, strings decoded, numbers as Python ints
     eval_loss: np.ndarray  # R + 1 entries, [0] = before training
-    rounds: dict           # name -> array of R entries
-    coefficients: np.ndarray | None
+    rounds: dict           # name in ROUND_DATASETS -> array of R entries
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path.parent
 
     @property
     def label(self) -> str:
-        k = f" K={self.attrs['k']}" if self.attrs["algorithm"] == "ferret" else ""
+        """'ferret K=4096' / 'fedavg': the default legend entry."""
+        k = f" K={self.attrs['k']}" if self.attrs["k"] else ""
         return f"{self.attrs['algorithm']}{k}"
 
     @property
@@ -36,52 +58,152 @@ class Run:
         return len(self.rounds["train_loss"])
 
     def bytes_per_round(self) -> np.ndarray:
-        return self.rounds["bytes_up"].astype(np.float64) + self.rounds["bytes_down"]
+        """Payload bytes up + down of each round (float64, R entries)."""
+        return self.rounds["bytes_up"].astype(np.float64) + self.rounds["bytes_down"].astype(np.float64)
+
+    def aggregation_time(self) -> np.ndarray:
+        """project + comm + reconstruct seconds of each round."""
+        r = self.rounds
+        return r["time_project"] + r["time_comm"] + r["time_reconstruct"]
 
 
-def metrics_path(run: str) -> Path:
+def metrics_path(run) -> Path:
+    """RUN_DIR -> RUN_DIR/metrics.h5; a file path is kept."""
     p = Path(run)
     return p / "metrics.h5" if p.is_dir() else p
 
 
 def open_h5(path: Path) -> h5py.File:
+    """Opens an existing HDF5 file read-only, or raises BadInput saying why not."""
+    path = Path(path)
     if not path.exists():
         raise BadInput(f"'{path}' does not exist")
+    if not path.is_file():
+        raise BadInput(f"'{path}' is not a regular file")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as e:
+        raise BadInput(f"'{path}' cannot be read: {one_line(e)}") from None
+    if not is_hdf5:
+        raise BadInput(f"'{path}' is not an HDF5 file")
     try:
         return h5py.File(path, "r")
-    except OSError:
-        raise BadInput(f"'{path}' is not an HDF5 file") from None
+    except OSError as e:
+        raise BadInput(f"'{path}' cannot be opened as HDF5: {one_line(e)}") from None
 
 
-def _attr(value):
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def attr_value(value):
+    """An HDF5 attribute as a plain Python value (str, int, float; arrays stay numpy)."""
     if isinstance(value, bytes):
-        return value.decode()
+        return value.decode(errors="replace")
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def load_run(run: str) -> Run:
+def file_kind(f: h5py.File) -> str:
+    """'metrics' or 'checkpoint', after checking the version attribute; BadInput otherwise."""
+    if isinstance(f.get("params"), h5py.Group):
+        version = f.attrs.get("format_version")
+        if version is None:
+            raise BadInput(f"'{f.filename}' has /params but no format_version attribute (not a ferret checkpoint)")
+        if attr_value(version) != CHECKPOINT_FORMAT_VERSION:
+            raise BadInput(f"'{f.filename}' is a checkpoint of format_version {attr_value(version)}; "
+                           f"these scripts read {CHECKPOINT_FORMAT_VERSION}")
+        return "checkpoint"
+    if isinstance(f.get("rounds"), h5py.Group):
+        version = f.attrs.get("schema_version")
+        if version is None:
+            raise BadInput(f"'{f.filename}' has no schema_version attribute (not a ferret metrics file)")
+        if attr_value(version) != SCHEMA_VERSION:
+            raise BadInput(f"'{f.filename}' has schema_version {attr_value(version)}; these scripts read {SCHEMA_VERSION}")
+        return "metrics"
+    raise BadInput(f"'{f.filename}' is not a ferret metrics file or checkpoint (no /rounds or /params group)")
+
+
+def _vector(f: h5py.File, name: str, length: int | None) -> np.ndarray:
+    obj = f.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        raise BadInput(f"'{f.filename}' lacks dataset {name}")
+    if obj.ndim != 1 or (length is not None and obj.shape[0] != length):
+        want = f"({length},)" if length is not None else "1-D"
+        raise BadInput(f"'{f.filename}' dataset {name} has shape {obj.shape}, expected {want}")
+    return obj[:]
+
+
+def load_run(run) -> Run:
+    """Reads a run directory or metrics.h5 (only what the schema documents) into a Run."""
     path = metrics_path(run)
     with open_h5(path) as f:
-        if "rounds" not in f:
-            raise BadInput(f"'{path}' is not a ferret metrics file (no /rounds group)")
-        version = f.attrs.get("schema_version")
-        if version is None or int(version) != SCHEMA_VERSION:
-            raise BadInput(f"'{path}' has schema_version {version}; these scripts read {SCHEMA_VERSION}")
-        missing = [n for n in ("eval_loss",) + ROUND_DATASETS if n not in f["rounds"]]
-        if missing:
-            raise BadInput(f"'{path}' lacks /rounds/{missing[0]}")
-        attrs = {k: _attr(v) for k, v in f.attrs.items()}
-        rounds = {n: f["rounds"][n][:] for n in ROUND_DATASETS}
-        coeff = f["coefficients"][:] if "coefficients" in f else None
-        return Run(path, attrs, f["rounds"]["eval_loss"][:], rounds, coeff)
+        try:
+            if not isinstance(f.get("rounds"), h5py.Group) and not isinstance(f.get("params"), h5py.Group):
+                raise BadInput(f"'{path}' is not a ferret metrics file (no /rounds group)")
+            if file_kind(f) != "metrics":
+                raise BadInput(f"'{path}' is a checkpoint, not a metrics file")
+            missing = [a for a in RUN_ATTRIBUTES if a not in f.attrs]
+            if missing:
+                raise BadInput(f"'{path}' lacks root attribute '{missing[0]}'")
+            attrs = {k: attr_value(v) for k, v in f.attrs.items()}
+            train_loss = _vector(f, "/rounds/train_loss", None)
+            r = len(train_loss)
+            rounds = {"train_loss": train_loss}
+            for name in ROUND_DATASETS[1:]:
+                rounds[name] = _vector(f, f"/rounds/{name}", r)
+            eval_loss = _vector(f, "/rounds/eval_loss", r + 1).astype(np.float64)
+        except (OSError, KeyError, ValueError, TypeError) as e:  # a damaged file
+            raise BadInput(f"'{path}' cannot be read: {one_line(e)}") from None
+    return Run(path, attrs, eval_loss, rounds)
 
 
-def main_guard(fn):
+def check_checkpoint(f: h5py.File) -> None:
+    """Checks a checkpoint's layout (attributes, /params tensors with `index`, /server); BadInput
+    if something is missing. The data itself is not read."""
+    missing = [a for a in CHECKPOINT_ATTRIBUTES if a not in f.attrs]
+    if missing:
+        raise BadInput(f"'{f.filename}' lacks root attribute '{missing[0]}'")
+    for name, obj in f["params"].items():
+        if not isinstance(obj, h5py.Dataset):
+            raise BadInput(f"'{f.filename}' /params/{name} is not a dataset")
+        if "index" not in obj.attrs:
+            raise BadInput(f"'{f.filename}' dataset /params/{name} lacks attribute 'index'")
+    for name in ("/server/momentum", "/server/extra"):
+        if not isinstance(f.get(name), h5py.Dataset):
+            raise BadInput(f"'{f.filename}' lacks dataset {name}")
+
+
+def first_round_reaching(eval_loss: np.ndarray, target: float) -> int | None:
+    """First round r >= 1 with eval_loss[r] <= target (eval_loss[0], before training, never
+    counts; NaN never reaches), or None."""
+    if target is None or math.isnan(target):
+        return None
+    hits = np.nonzero(np.asarray(eval_loss, dtype=np.float64)[1:] <= target)[0]
+    return int(hits[0]) + 1 if hits.size else None
+
+
+def last_finite(values: np.ndarray) -> float:
+    """The last non-NaN entry (e.g. the final evaluated Rouge-L), NaN if there is none."""
+    values = np.asarray(values, dtype=np.float64)
+    ok = values[~np.isnan(values)]
+    return float(ok[-1]) if ok.size else math.nan
+
+
+def mean_or_nan(values: np.ndarray) -> float:
+    """Mean without numpy's warning for a run with no rounds yet."""
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+def main_guard(fn) -> int:
     """Runs fn(); a BadInput becomes one line on stderr and exit status 2."""
     try:
         return fn()
     except BadInput as e:
         print(f"{Path(sys.argv[0]).name}: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `script | head`: stop quietly (as the Python docs advise)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -9,6 +9,8 @@ import os
 import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
+# ferret keeps metrics.h5 open while it runs: read it without HDF5's file locks (before h5py loads).
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 import argparse
 
