@@ -14,7 +14,8 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # ---- 1. system packages -------------------------------------------------------------------
 apt_packages=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
-              libboost-program-options-dev libgtest-dev nlohmann-json3-dev python3-venv)
+              libboost-program-options-dev libgtest-dev nlohmann-json3-dev python3-venv
+              slurmctld slurmd slurm-client munge)  # a localhost Slurm for the job-script tests
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

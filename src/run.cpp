@@ -387,7 +387,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     // ---- encode and upload ----
     t0 = Clock::now();
     algorithm->agree(comm, senders);
-    t.comm += seconds_since(t0);
+    if (senders[comm.rank()]) t.comm += seconds_since(t0);  // elsewhere: only the wait for the clients
     t0 = Clock::now();
     std::fill(upload.begin(), upload.end(), 0.0f);
     if (senders[comm.rank()]) algorithm->encode(delta_sum, std::span(upload).first(payload));
