@@ -9,7 +9,12 @@ slurm_available || { echo "SKIP: slurmctld/slurmd/munged/sbatch not installed"; 
 work=$(mktemp -d /tmp/ferret-jobs.XXXXXX)
 trap 'slurm_stop; rm -rf "$work"' EXIT
 slurm_start || { echo "FAIL: could not start a localhost Slurm"; exit 1; }
-fail() { echo "FAIL: $*"; for f in "$work"/*.out; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for f in "$work"/*.out; do echo "--- $f"; tail -20 "$f"; done
+  [ -f "$work/states.log" ] && { echo "--- job states"; uniq -c -f1 "$work/states.log" | tail -10; }
+  exit 1
+}
 tiny=(--num-clients 4 --train-per-client 32 --eval-samples 16 --rouge-samples 2 --max-new-tokens 4
       --hidden-size 32 --layers 1 --intermediate-size 64)
 rounds_in() { .venv/bin/python -c "import h5py,sys; print(len(h5py.File(sys.argv[1],'r')['rounds/train_loss']))" "$1/metrics.h5"; }
@@ -39,10 +44,12 @@ preempt)
   for _ in $(seq 1 300); do grep -q '^round 3/' "$work/pre.out" 2>/dev/null && break; sleep 0.2; done
   scancel --signal=USR1 --batch "$jid" || fail "scancel --signal"
   for _ in $(seq 1 600); do  # until the job has finished for good (it is requeued once)
-    st=$(squeue -h -j "$jid" -o %T 2>/dev/null)
+    st=$(squeue -h -j "$jid" -o '%T %r' 2>/dev/null)
+    echo "$(date +%T) ${st:-gone}" >>"$work/states.log"
     [ -z "$st" ] && grep -q '^round 16/16' "$work/pre.out" && break
-    # Slurm delays a requeued job's start (BeginTime); a test need not wait for that.
-    [ "$st" = PENDING ] && scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1
+    # Slurm delays (BeginTime) or holds a requeued job; a test need not wait for that.
+    case "$st" in PENDING*) scontrol release "$jid" >/dev/null 2>&1
+                            scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1 ;; esac
     sleep 0.5
   done
   grep -q 'preempted by signal 10' "$work/pre.out" || fail "ferret did not report the preemption"
