@@ -95,7 +95,11 @@ void check_free_space(const Config& c, const OutputPaths& p, size_t num_params, 
   const double one = 4.0 * static_cast<double>(num_params) + (1 << 20);
   const double count = (c.checkpoint_every > 0 ? static_cast<double>(c.rounds / c.checkpoint_every) : 0.0) + 1.0;
   const double free_bytes = static_cast<double>(space.available);
-  auto mb = [](double b) { return std::to_string(static_cast<int64_t>(b / 1e6)) + " MB"; };
+  auto mb = [](double b) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(1) << b / 1e6 << " MB";
+    return os.str();
+  };
   if (free_bytes < 2.0 * one)
     throw ConfigError("--out '" + p.dir + "': " + mb(free_bytes) + " free, but a checkpoint needs " + mb(one) +
                       " (and the previous one stays until the new one is verified)");
