@@ -24,12 +24,11 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 # ferret keeps metrics.h5 open while it runs: read it without HDF5's file locks (before h5py loads).
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
-import argparse  # noqa: E402
 import csv  # noqa: E402
 import io  # noqa: E402
 import math  # noqa: E402
 
-from ferret_h5 import first_round_reaching, last_finite, load_run, main_guard, mean_or_nan  # noqa: E402
+from ferret_h5 import first_round_reaching, last_finite, load_run, main_guard, mean_or_nan, runs_parser  # noqa: E402
 
 NEVER = "—"
 COLUMNS = ("run", "algorithm", "K", "d", "rounds", "local_s", "aggregation_s", "overall_s", "bytes_per_round",
@@ -140,10 +139,7 @@ def compare(run_args, baseline_arg, target_loss, fmt) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[4:]))
-    ap.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (or their metrics.h5)")
+    ap = runs_parser(__doc__)
     ap.add_argument("--baseline", metavar="RUN_DIR", help="the run the ratio columns divide (default: first fedavg run)")
     ap.add_argument("--target-loss", type=float, metavar="X",
                     help="eval loss for rounds_to_target (default: highest final eval loss among the runs)")

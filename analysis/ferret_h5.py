@@ -207,3 +207,12 @@ def main_guard(fn) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def runs_parser(doc: str):
+    """An argument parser for a script over run directories: its docstring as help, RUN_DIR... first."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(doc.splitlines()[4:]))
+    ap.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (or their metrics.h5)")
+    return ap

@@ -22,13 +22,12 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 # ferret keeps metrics.h5 open while it runs: read it without HDF5's file locks (before h5py loads).
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
-import argparse  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ferret_h5 import TIME_PARTS, BadInput, load_run, main_guard  # noqa: E402
+from ferret_h5 import TIME_PARTS, BadInput, load_run, main_guard, runs_parser  # noqa: E402
 
 DPI = 110
 PART_COLORS = {"time_local": "tab:blue", "time_project": "tab:orange", "time_comm": "tab:green",
@@ -148,10 +147,7 @@ def plot(run_args, out_arg: str, labels_arg: str | None) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[4:]))
-    ap.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (or their metrics.h5)")
+    ap = runs_parser(__doc__)
     ap.add_argument("--out", default=".", metavar="DIR", help="folder for the PNGs (created; default: .)")
     ap.add_argument("--labels", metavar="A,B,...", help="legend entries, one per run")
     args = ap.parse_args()
