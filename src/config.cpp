@@ -21,7 +21,7 @@ void for_each_option(Config& c, F&& f) {
   f("out", c.out, "output directory (metrics.h5, checkpoints/)");
   f("overwrite", c.overwrite, "replace the contents of a non-empty --out");
   f("resume", c.resume, "continue a run: 'auto' (newest checkpoint in --out) or a checkpoint path");
-  f("algorithm", c.algorithm, "ferret | fedavg");
+  f("algorithm", c.algorithm, "ferret | fedavg | fedkseed");
   f("rounds", c.rounds, "federated rounds R");
   f("num-clients", c.num_clients, "federated clients N (may exceed the number of ranks)");
   f("participation", c.participation, "fraction of the N clients sampled each round, in (0, 1]");
@@ -36,9 +36,11 @@ void for_each_option(Config& c, F&& f) {
   f("max-update-norm", c.max_update_norm, "drop a client update whose norm exceeds this, or that is NaN/Inf (0 = no limit)");
   f("inject-fault", c.inject_fault, "testing aid: none | nan | huge — corrupt the update of --inject-fault-client");
   f("inject-fault-client", c.inject_fault_client, "testing aid: the client whose update --inject-fault corrupts");
-  f("k", c.k, "Ferret: coefficients per round, summed over blocks");
+  f("k", c.k, "Ferret: coefficients per round, summed over blocks; FedKSeed: candidate seeds (paper: 4096)");
   f("basis", c.basis, "random basis: rademacher | gaussian | truncnormal");
   f("allocation", c.allocation, "split of K over blocks: uniform | size | norm");
+  f("zo-eps", c.zo_eps, "FedKSeed: perturbation epsilon of the two-point gradient estimate (paper: 5e-4)");
+  f("fedkseed-pro", c.fedkseed_pro, "FedKSeed-Pro: draw seeds by the history of their gradients, not uniformly");
   f("server-lr", c.server_lr, "server learning rate applied to the aggregated update");
   f("server-lr-schedule", c.server_lr_schedule, "constant | linear | cosine (from server-lr to server-lr-min)");
   f("server-lr-min", c.server_lr_min, "final server learning rate of linear/cosine schedules");
@@ -52,12 +54,24 @@ void for_each_option(Config& c, F&& f) {
   f("checkpoint-every", c.checkpoint_every, "checkpoint every N rounds, and at the end (0 = end only)");
   f("verify-every", c.verify_every, "compare replica checksums every N rounds (0 = off)");
   f("threads", c.threads, "LibTorch/OpenMP threads per rank");
-  f("data", c.data.source, "embedded | ni");
+  f("model-dir", c.model_dir, "pretrained model: Hugging Face folder (config.json, *.safetensors, tokenizer.json) "
+                              "or a .gguf file; empty = the embedded byte-level model built from the options below");
+  f("dtype", c.dtype, "fp32 | bf16 (bf16 matmuls/activations under autocast; master weights and projection fp32)");
+  f("prompt-template", c.prompt_template, "alpaca | chat (the model's chat format: ChatML or LLaMA-3)");
+  f("data", c.data.source, "embedded | ni | dolly");
   f("data-dir", c.data.data_dir, "Natural Instructions tasks folder (data = ni)");
+  f("data-file", c.data.data_file, "Dolly-15K JSONL file (data = dolly)");
   f("train-per-client", c.data.train_per_client, "embedded data: training examples per client");
   f("eval-per-task", c.data.eval_per_task, "embedded data: held-out instances per task family");
   f("eval-fraction", c.data.eval_fraction, "ni data: held-out share of each task");
   f("max-instances-per-task", c.data.max_instances_per_task, "ni data: cap per task (0 = all)");
+  f("instance-fraction", c.data.instance_fraction, "ni data: random share of each task's instances kept (paper: 0.2)");
+  f("eval-tasks", c.data.eval_tasks, "ni data: comma-separated task names held out of training for evaluation");
+  f("max-length", c.data.max_length, "ni/dolly data: drop examples longer than this many tokens (0 = keep, truncated "
+                                     "to max-seq-len)");
+  f("dirichlet-alpha", c.data.dirichlet_alpha, "dolly data: Dirichlet label-skew concentration (paper: 0.5)");
+  f("min-per-client", c.data.min_per_client, "dolly data: minimum examples per client");
+  f("eval-category", c.data.eval_category, "dolly data: category held out for evaluation");
   f("hidden-size", c.model.hidden_size, "model width");
   f("layers", c.model.num_layers, "decoder layers");
   f("heads", c.model.num_heads, "attention heads");
@@ -161,7 +175,8 @@ Config config_from_ini(const std::string& text) {
 
 void validate_config(const Config& c) {
   require(!c.out.empty(), "out", c.out, "a directory path");
-  require_one_of("algorithm", c.algorithm, {"ferret", "fedavg"});
+  require_one_of("algorithm", c.algorithm, {"ferret", "fedavg", "fedkseed"});
+  require(std::isfinite(c.zo_eps) && c.zo_eps > 0.0, "zo-eps", c.zo_eps, "> 0");
   require(c.rounds >= 1, "rounds", c.rounds, ">= 1");
   require(c.num_clients >= 1, "num-clients", c.num_clients, ">= 1");
   require(c.participation > 0.0 && c.participation <= 1.0, "participation", c.participation, "(0, 1]");
@@ -196,14 +211,30 @@ void validate_config(const Config& c) {
   require(c.threads >= 1 && c.threads <= 1024, "threads", c.threads, "1 .. 1024");
   require(!(c.overwrite && !c.resume.empty()), "overwrite", c.overwrite, "false together with --resume");
 
-  require_one_of("data", c.data.source, {"embedded", "ni"});
+  require_one_of("dtype", c.dtype, {"fp32", "bf16"});
+  require_one_of("prompt-template", c.prompt_template, {"alpaca", "chat"});
+  if (!c.model_dir.empty())
+    require(std::filesystem::exists(c.model_dir), "model-dir", c.model_dir,
+            "an existing Hugging Face model folder or .gguf file");
+  require_one_of("data", c.data.source, {"embedded", "ni", "dolly"});
+  if (c.data.source == "dolly")
+    require(std::filesystem::is_regular_file(c.data.data_file), "data-file", c.data.data_file,
+            "an existing Dolly-15K JSONL file");
+  require(c.data.instance_fraction > 0.0 && c.data.instance_fraction <= 1.0, "instance-fraction",
+          c.data.instance_fraction, "(0, 1]");
+  require(c.data.max_length >= 0, "max-length", c.data.max_length, ">= 0 (0 = keep all)");
+  require(std::isfinite(c.data.dirichlet_alpha) && c.data.dirichlet_alpha > 0.0, "dirichlet-alpha",
+          c.data.dirichlet_alpha, "> 0");
+  require(c.data.min_per_client >= 1, "min-per-client", c.data.min_per_client, ">= 1");
   if (c.data.source == "ni") {
     require(!c.data.data_dir.empty(), "data-dir", c.data.data_dir, "a folder of Natural Instructions *.json tasks");
     require(std::filesystem::is_directory(c.data.data_dir), "data-dir", c.data.data_dir, "an existing folder");
   }
   require(c.data.train_per_client >= 1, "train-per-client", c.data.train_per_client, ">= 1");
   require(c.data.eval_per_task >= 1, "eval-per-task", c.data.eval_per_task, ">= 1");
-  require(c.data.eval_fraction > 0.0 && c.data.eval_fraction < 1.0, "eval-fraction", c.data.eval_fraction, "(0, 1)");
+  // With --eval-tasks the held-out tasks are the evaluation set, so holding out instances is optional.
+  require(c.data.eval_fraction >= (c.data.eval_tasks.empty() ? 1e-300 : 0.0) && c.data.eval_fraction < 1.0,
+          "eval-fraction", c.data.eval_fraction, c.data.eval_tasks.empty() ? "(0, 1)" : "[0, 1)");
   require(c.data.max_instances_per_task >= 0, "max-instances-per-task", c.data.max_instances_per_task, ">= 0");
 
   const ModelConfig& m = c.model;

@@ -1,5 +1,6 @@
 #include "ferret/eval.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 #include "ferret/batch.hpp"
@@ -24,28 +25,41 @@ double eval_loss(LlamaForCausalLM& model, const std::vector<EncodedExample>& exa
   return tokens > 0 ? weighted / static_cast<double>(tokens) : 0.0;
 }
 
-std::string generate_greedy(LlamaForCausalLM& model, const ByteTokenizer& tokenizer, const Example& example,
-                            int64_t max_new_tokens) {
+std::vector<int32_t> generate_greedy_ids(LlamaForCausalLM& model, std::vector<int32_t> prompt,
+                                         std::span<const int32_t> stop_ids, int64_t max_new_tokens) {
   torch::NoGradGuard no_grad;
   model->eval();
   const int64_t max_len = model->config.max_seq_len;
-  // Leave room for the answer: the prompt is cut from the left (after BOS) when it is too long.
-  auto ids = encode_prompt(tokenizer, example, static_cast<size_t>(max_len - std::min(max_new_tokens, max_len / 2)));
-  const size_t prompt_len = ids.size();
-  for (int64_t t = 0; t < max_new_tokens && static_cast<int64_t>(ids.size()) < max_len; ++t) {
-    auto input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
-    const auto next = static_cast<int32_t>(model->forward(input).select(1, -1).argmax(-1).item<int64_t>());
-    if (next == ByteTokenizer::kEos) break;
-    ids.push_back(next);
+  TORCH_CHECK(!prompt.empty() && static_cast<int64_t>(prompt.size()) <= max_len, "generate: prompt of ", prompt.size(),
+              " tokens (allowed: 1..max-seq-len ", max_len, ")");
+  KvCache cache;
+  auto input = torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), torch::kInt64).unsqueeze(0);
+  std::vector<int32_t> generated;
+  for (int64_t t = 0; t < max_new_tokens && cache.length + input.size(1) <= max_len; ++t) {
+    const auto next = static_cast<int32_t>(model->forward(input, cache).select(1, -1).argmax(-1).item<int64_t>());
+    if (std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) break;
+    generated.push_back(next);
+    input = torch::tensor({static_cast<int64_t>(next)}, torch::kInt64).unsqueeze(0);
   }
-  return tokenizer.decode(std::span<const int32_t>(ids).subspan(prompt_len));
+  return generated;
 }
 
-double eval_rouge_l(LlamaForCausalLM& model, const ByteTokenizer& tokenizer, const std::vector<Example>& examples,
-                    int64_t max_new_tokens) {
+std::string generate_greedy(LlamaForCausalLM& model, const Tokenizer& tokenizer, const Example& example,
+                            int64_t max_new_tokens, PromptTemplate tmpl) {
+  const int64_t max_len = model->config.max_seq_len;
+  // Leave room for the answer: the prompt is cut from the left (after BOS) when it is too long.
+  auto prompt = encode_prompt(tokenizer, example, static_cast<size_t>(max_len - std::min(max_new_tokens, max_len / 2)), tmpl);
+  std::vector<int32_t> stop{response_end_id(tokenizer, tmpl)};
+  if (tokenizer.eos_id() >= 0 && tokenizer.eos_id() != stop[0]) stop.push_back(tokenizer.eos_id());
+  const auto ids = generate_greedy_ids(model, std::move(prompt), stop, max_new_tokens);
+  return tokenizer.decode(ids);
+}
+
+double eval_rouge_l(LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
+                    int64_t max_new_tokens, PromptTemplate tmpl) {
   std::vector<std::string> preds, refs;
   for (const auto& ex : examples) {
-    preds.push_back(generate_greedy(model, tokenizer, ex, max_new_tokens));
+    preds.push_back(generate_greedy(model, tokenizer, ex, max_new_tokens, tmpl));
     refs.push_back(ex.output);
   }
   return mean_rouge_l(preds, refs);

@@ -912,6 +912,15 @@ void MetricsWriter::write_initial_eval_loss(double loss) {
   flush(f);
 }
 
+void MetricsWriter::write_initial_rouge_l(double rouge_l) {
+  if (!impl_) throw std::runtime_error("h5io: MetricsWriter used after close or move");
+  silence_hdf5_errors();
+  const File& f = impl_->file;
+  Handle root = open_group(f, "/");
+  write_attr<double>(f, root.get(), "/", "initial_rouge_l", rouge_l);
+  flush(f);
+}
+
 void MetricsWriter::append_round(const RoundRecord& round) {
   if (!impl_) throw std::runtime_error("h5io: MetricsWriter used after close or move");
   silence_hdf5_errors();
@@ -948,6 +957,11 @@ MetricsData read_metrics(const std::string& path) {
   MetricsData m;
   m.attrs = read_run_attributes(f);
   m.eval_loss = read_vector<double>(f, kEvalLoss);
+  {
+    Handle root = open_group(f, "/");
+    if (H5Aexists(root.get(), "initial_rouge_l") > 0)
+      m.initial_rouge_l = read_attr<double>(f, root.get(), "/", "initial_rouge_l");
+  }
   for_each_round_column([&](const auto& c) {
     m.*c.out = read_vector<typename std::remove_cvref_t<decltype(c)>::value_type>(f, c.name);
   });

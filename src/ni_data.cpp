@@ -34,6 +34,12 @@ void validate(const NiOptions& options) {
   if (options.max_instances_per_task < 0)
     throw std::invalid_argument("load_natural_instructions: max_instances_per_task " +
                                 std::to_string(options.max_instances_per_task) + " (allowed: >= 0, 0 = all)");
+  if (!(options.instance_fraction > 0.0 && options.instance_fraction <= 1.0))
+    throw std::invalid_argument("load_natural_instructions: instance_fraction " +
+                                std::to_string(options.instance_fraction) + " (allowed: 0 < instance_fraction <= 1)");
+  if (options.eval_fraction == 0.0 && options.eval_tasks.empty())
+    throw std::invalid_argument("load_natural_instructions: eval_fraction 0 with no eval task leaves no eval set "
+                                "(allowed: eval_fraction > 0, or name eval tasks)");
   if (options.min_instances < 0)
     throw std::invalid_argument("load_natural_instructions: min_instances " + std::to_string(options.min_instances) +
                                 " (allowed: >= 0)");
@@ -110,7 +116,8 @@ std::string definition_of(const json& task, const fs::path& path) {
 
 // Instances with a string input of allowed length, a string first output, and an input not seen before.
 std::vector<Example> usable_instances(const json& task, const fs::path& path, const std::string& instruction,
-                                      size_t max_input_chars) {
+                                      const NiOptions& options) {
+  const size_t max_input_chars = options.max_input_chars;
   const auto it = task.find("Instances");
   if (it == task.end() || !it->is_array())
     throw std::runtime_error("Natural Instructions file " + path.string() + " has no \"Instances\" list");
@@ -124,21 +131,40 @@ std::vector<Example> usable_instances(const json& task, const fs::path& path, co
     std::string text = input->get<std::string>();
     if (max_input_chars != 0 && text.size() > max_input_chars) continue;
     if (!inputs_seen.insert(text).second) continue;
-    examples.push_back({instruction, std::move(text), (*output)[0].get<std::string>()});
+    Example example{instruction, std::move(text), (*output)[0].get<std::string>()};
+    if (options.keep && !options.keep(example)) continue;
+    examples.push_back(std::move(example));
   }
   return examples;
 }
 
 size_t eval_count(size_t n, double eval_fraction) {
+  if (eval_fraction == 0.0) return 0;
   const auto rounded = static_cast<size_t>(std::llround(eval_fraction * static_cast<double>(n)));
   return std::clamp<size_t>(rounded, 1, n - 1);  // at least one held out, at least one left to train on
+}
+
+// The paper's test-task evaluation size: max(20, 2 %) of a held-out task's instances.
+size_t eval_task_count(size_t n) {
+  const auto two_percent = static_cast<size_t>(std::ceil(0.02 * static_cast<double>(n)));
+  return std::min(n, std::max<size_t>(20, two_percent));
+}
+
+// ceil(fraction * n), at least 2 (one to train on, one to hold out), at most n.
+size_t kept_count(size_t n, double fraction) {
+  const auto kept = static_cast<size_t>(std::ceil(fraction * static_cast<double>(n) - 1e-9));
+  return std::min(n, std::max<size_t>(2, kept));
+}
+
+bool is_eval_task(const std::string& name, const NiOptions& options) {
+  return std::find(options.eval_tasks.begin(), options.eval_tasks.end(), name) != options.eval_tasks.end();
 }
 
 // One task file, shuffled and split; a task with too few usable instances comes back with an empty name.
 NiTask load_task(const fs::path& path, const NiOptions& options) {
   const json task = parse_task_file(path);
   const std::string instruction = definition_of(task, path);
-  std::vector<Example> examples = usable_instances(task, path, instruction, options.max_input_chars);
+  std::vector<Example> examples = usable_instances(task, path, instruction, options);
 
   NiTask result;
   const size_t min_instances = std::max<size_t>(2, static_cast<size_t>(options.min_instances));
@@ -147,6 +173,12 @@ NiTask load_task(const fs::path& path, const NiOptions& options) {
 
   std::mt19937_64 rng(detail::stream_seed({options.seed, detail::hash_string(result.name)}));
   detail::deterministic_shuffle(examples, rng);
+  if (is_eval_task(result.name, options)) {
+    examples.resize(eval_task_count(examples.size()));
+    result.eval = std::move(examples);
+    return result;
+  }
+  examples.resize(kept_count(examples.size(), options.instance_fraction));
   if (options.max_instances_per_task > 0 && examples.size() > static_cast<size_t>(options.max_instances_per_task))
     examples.resize(std::max<size_t>(2, static_cast<size_t>(options.max_instances_per_task)));
 
@@ -199,20 +231,32 @@ std::vector<ClientData> tasks_split_over_clients(const std::vector<NiTask>& task
 
 FederatedData load_natural_instructions(const NiOptions& options) {
   validate(options);
-  std::vector<NiTask> tasks;
-  for (const fs::path& path : json_files_sorted(options.dir)) {
+  const std::vector<fs::path> files = json_files_sorted(options.dir);
+  for (const std::string& name : options.eval_tasks) {
+    const bool found = std::any_of(files.begin(), files.end(), [&](const fs::path& f) { return f.stem() == name; });
+    if (!found)
+      throw std::runtime_error("eval task '" + name + "' has no file " + name + ".json in " + options.dir +
+                               " (allowed: names of the task files there)");
+  }
+  std::vector<NiTask> tasks, held_out_tasks;
+  for (const fs::path& path : files) {
     NiTask task = load_task(path, options);
-    if (!task.name.empty()) tasks.push_back(std::move(task));
+    if (task.name.empty()) continue;
+    (is_eval_task(task.name, options) ? held_out_tasks : tasks).push_back(std::move(task));
   }
   if (tasks.empty())
     throw std::runtime_error("Natural Instructions dir " + options.dir + " has no task with at least " +
                              std::to_string(std::max(2, options.min_instances)) + " usable instances");
 
   FederatedData data;
+  for (const NiTask& task : held_out_tasks) data.eval.insert(data.eval.end(), task.eval.begin(), task.eval.end());
   data.clients = static_cast<size_t>(options.num_clients) <= tasks.size()
                      ? tasks_to_fewer_clients(tasks, options.num_clients, options.seed)
                      : tasks_split_over_clients(tasks, options.num_clients);
   for (const NiTask& task : tasks) data.eval.insert(data.eval.end(), task.eval.begin(), task.eval.end());
+  if (data.eval.empty())
+    throw std::runtime_error("Natural Instructions dir " + options.dir +
+                             ": no eval instance (every eval task was dropped for having too few usable instances)");
   return data;
 }
 

@@ -36,9 +36,7 @@ ReplayResult replay_run(const std::string& run_dir, int64_t round, std::ostream&
                       " rounds, the checkpoint is of round " + std::to_string(ck.round));
 
   Config c = config_from_ini(m.attrs.config);
-  ModelConfig mc = c.model;
-  mc.vocab_size = ByteTokenizer::kVocabSize;
-  auto model = make_model(mc, c.seed);
+  auto model = load_model(c).model;  // the same start as the run: seeded init or the pretrained weights
   FlatParams fp = flatten_parameters(*model);
   FerretAlgorithm algorithm(c, fp.infos);
   for (int64_t r = 0; r < ck.round; ++r) {

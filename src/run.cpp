@@ -16,8 +16,10 @@
 #include "ferret/algorithm.hpp"
 #include "ferret/client.hpp"
 #include "ferret/eval.hpp"
+#include "ferret/fedkseed.hpp"
 #include "ferret/flat_params.hpp"
 #include "ferret/h5io.hpp"
+#include "ferret/dolly_data.hpp"
 #include "ferret/ni_data.hpp"
 #include "ferret/sampling.hpp"
 #include "ferret/server.hpp"
@@ -108,7 +110,22 @@ void check_free_space(const Config& c, const OutputPaths& p, size_t num_params, 
          << " (raise --checkpoint-every or free space)\n";
 }
 
-FederatedData load_data(const Config& c) {
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+  }
+  return out;
+}
+
+// `count_tokens` gives an example's untruncated length; --max-length drops the longer ones (the
+// paper's filter) instead of letting encode_example cut them.
+FederatedData load_data(const Config& c, const std::function<size_t(const Example&)>& count_tokens) {
+  std::function<bool(const Example&)> keep;
+  if (c.data.max_length > 0)
+    keep = [&c, count_tokens](const Example& ex) { return count_tokens(ex) <= static_cast<size_t>(c.data.max_length); };
   if (c.data.source == "ni") {
     NiOptions o;
     o.dir = c.data.data_dir;
@@ -116,7 +133,21 @@ FederatedData load_data(const Config& c) {
     o.seed = c.seed;
     o.eval_fraction = c.data.eval_fraction;
     o.max_instances_per_task = static_cast<int>(c.data.max_instances_per_task);
+    o.instance_fraction = c.data.instance_fraction;
+    o.eval_tasks = split_commas(c.data.eval_tasks);
+    o.keep = keep;
     return load_natural_instructions(o);
+  }
+  if (c.data.source == "dolly") {
+    DollyOptions o;
+    o.file = c.data.data_file;
+    o.num_clients = static_cast<int>(c.num_clients);
+    o.seed = c.seed;
+    o.dirichlet_alpha = c.data.dirichlet_alpha;
+    o.min_per_client = static_cast<int>(c.data.min_per_client);
+    o.eval_category = c.data.eval_category;
+    o.keep = keep;
+    return load_dolly(o);
   }
   return make_embedded_data(static_cast<int>(c.num_clients), c.seed, static_cast<int>(c.data.train_per_client),
                             static_cast<int>(c.data.eval_per_task));
@@ -149,7 +180,8 @@ std::string clock_text(double s) {
   return os.str();
 }
 
-Checkpoint make_checkpoint(const Config& c, const FlatParams& fp, const ServerOptimizer& server, int64_t round) {
+Checkpoint make_checkpoint(const Config& c, const FlatParams& fp, const ServerOptimizer& server,
+                           const Algorithm& algorithm, int64_t round) {
   Checkpoint ck;
   ck.round = round;
   ck.seed = c.seed;
@@ -163,11 +195,12 @@ Checkpoint make_checkpoint(const Config& c, const FlatParams& fp, const ServerOp
     offset += n;
   }
   ck.server_momentum = server.momentum();
+  ck.server_state_extra = algorithm.state();
   return ck;
 }
 
 void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp, ServerOptimizer& server,
-                          const std::string& path) {
+                          Algorithm& algorithm, const std::string& path) {
   if (ck.algorithm != c.algorithm)
     throw ConfigError("--resume: '" + path + "' is a " + ck.algorithm + " run, but --algorithm = " + c.algorithm);
   if (ck.seed != c.seed)
@@ -186,6 +219,7 @@ void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp,
     offset += t.data.size();
   }
   server.set_momentum(ck.server_momentum);
+  algorithm.set_state(ck.server_state_extra);
 }
 
 // Every rank's checksum of its replica; any difference ends the job on all ranks.
@@ -223,7 +257,9 @@ struct RoundTimes {
 // Everything a rank holds for the run, built identically on every rank (rank 0 adds the
 // evaluation sets and the metrics file).
 struct RunState {
-  ByteTokenizer tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;
+  PromptTemplate prompt_template = PromptTemplate::alpaca;
+  std::string model_description;
   FederatedData data;
   std::vector<std::vector<EncodedExample>> encoded;  // per client; filled for this rank's clients
   LlamaForCausalLM model{nullptr};
@@ -238,15 +274,22 @@ struct RunState {
 
 RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths) {
   RunState st;
-  st.data = load_data(c);
+  LoadedModel loaded = load_model(c);
+  st.model = loaded.model;
+  st.tokenizer = std::move(loaded.tokenizer);
+  st.model_description = loaded.description;
+  st.prompt_template = parse_prompt_template(c.prompt_template);
+  response_end_id(*st.tokenizer, st.prompt_template);  // fails now, naming the template, if it cannot be used
+  const auto encode = [&](const Example& ex) {
+    return encode_example(*st.tokenizer, ex, c.model.max_seq_len, st.prompt_template);
+  };
+  const auto count_tokens = [&](const Example& ex) {
+    return encode_example(*st.tokenizer, ex, std::numeric_limits<int32_t>::max(), st.prompt_template).tokens.size();
+  };
+  st.data = load_data(c, count_tokens);
   st.encoded.resize(c.num_clients);
   for (int cl : clients_of_rank(comm.rank(), comm.size(), static_cast<int>(c.num_clients)))
-    for (const auto& ex : st.data.clients[cl].train)
-      st.encoded[cl].push_back(encode_example(st.tokenizer, ex, c.model.max_seq_len));
-
-  ModelConfig mc = c.model;
-  mc.vocab_size = ByteTokenizer::kVocabSize;
-  st.model = make_model(mc, c.seed);
+    for (const auto& ex : st.data.clients[cl].train) st.encoded[cl].push_back(encode(ex));
   st.fp = flatten_parameters(*st.model);
   st.algorithm = make_algorithm(c, st.fp.infos);
   Algorithm* algorithm = st.algorithm.get();
@@ -261,17 +304,16 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
     } catch (const std::exception& e) {
       throw ConfigError(std::string("--resume: unreadable checkpoint: ") + e.what());
     }
-    load_checkpoint_into(ck, c, st.fp, *st.server, paths.resume_from);
+    load_checkpoint_into(ck, c, st.fp, *st.server, *st.algorithm, paths.resume_from);
     st.start_round = ck.round;
   }
 
   if (comm.is_root()) {
     check_free_space(c, paths, st.fp.size(), std::cerr);
-    for (const auto& ex : spread_subset(st.data.eval, c.eval_samples))
-      st.eval_encoded.push_back(encode_example(st.tokenizer, ex, c.model.max_seq_len));
+    for (const auto& ex : spread_subset(st.data.eval, c.eval_samples)) st.eval_encoded.push_back(encode(ex));
     st.rouge_examples = spread_subset(st.data.eval, c.rouge_samples);
     const RunAttributes attrs{c.algorithm,
-                              c.algorithm == "ferret" ? static_cast<int64_t>(algorithm->payload_size()) : 0,
+                              c.algorithm != "fedavg" ? static_cast<int64_t>(algorithm->payload_size()) : 0,
                               c.num_clients,
                               comm.size(),
                               c.rounds,
@@ -334,13 +376,23 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   RunSummary summary;
   summary.metrics_path = paths.metrics;
   if (comm.is_root()) {
-    log << to_ini(c) << "# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
+    log << to_ini(c) << "# " << st.model_description << "\n# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
         << algorithm->blocks().size() << ", upload = " << payload << " floats + " << kUploadHeaderFloats * 4
         << " B header per sending rank\n";
-    summary.initial_eval_loss = eval_loss(model, st.eval_encoded);
+    {
+      PrecisionScope precision(c.dtype, torch::kCPU);
+      summary.initial_eval_loss = eval_loss(model, st.eval_encoded);
+    }
     if (start_round == 0) {
       st.metrics->write_initial_eval_loss(summary.initial_eval_loss);
-      log << "round 0/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << summary.initial_eval_loss << "\n";
+      log << "round 0/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << summary.initial_eval_loss;
+      if (!st.rouge_examples.empty()) {  // the "before" of a pretrained model's Rouge-L
+        PrecisionScope precision(c.dtype, torch::kCPU);
+        const double rouge = eval_rouge_l(model, *st.tokenizer, st.rouge_examples, c.max_new_tokens, st.prompt_template);
+        st.metrics->write_initial_rouge_l(rouge);
+        log << " | rougeL " << std::setprecision(3) << rouge;
+      }
+      log << "\n";
     } else {
       log << "resumed from " << paths.resume_from << " after round " << start_round << " | eval " << std::fixed
           << std::setprecision(4) << summary.initial_eval_loss << "\n";
@@ -348,7 +400,11 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     log.flush();
   }
 
-  std::vector<float> w_start(d), delta(d), delta_sum(d), upload(payload + kUploadHeaderFloats);
+  const bool zeroth_order = algorithm->zeroth_order();
+  // First order needs Δ and its sum (d floats each); zeroth order only K-vectors.
+  std::vector<float> w_start(d), delta(zeroth_order ? 0 : d), delta_sum(zeroth_order ? 0 : d);
+  std::vector<float> zo_grads(zeroth_order ? payload : 0), zo_sum(zeroth_order ? payload : 0);
+  std::vector<float> upload(payload + kUploadHeaderFloats);
   const auto run_start = Clock::now();
   for (int64_t r = start_round; r < c.rounds; ++r) {
     const auto round_start = Clock::now();
@@ -363,26 +419,40 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     auto t0 = Clock::now();
     auto params = fp.span();
     std::copy(params.begin(), params.end(), w_start.begin());
-    std::fill(delta_sum.begin(), delta_sum.end(), 0.0f);
+    std::span<float> contribution_sum = zeroth_order ? std::span(zo_sum) : std::span(delta_sum);
+    std::fill(contribution_sum.begin(), contribution_sum.end(), 0.0f);
     std::vector<float> client_loss(num_clients, 0.0f);
     double weight_sum = 0.0, weighted_loss = 0.0, my_count = 0.0, my_dropped = 0.0;
     for (int cl : selected) {
       if (rank_of_client(cl, comm.size()) != comm.rank()) continue;
       std::copy(w_start.begin(), w_start.end(), params.begin());
-      const double loss = train_client(model, encoded[cl], c, round, static_cast<uint32_t>(cl));
+      // A client's contribution: its update Δ = w_start − w_end (first order), or its K scalar
+      // gradients (zeroth order), which is also what the sanity checks look at.
+      std::span<float> contribution = delta;
+      double loss = 0.0;
+      if (zeroth_order) {
+        contribution = std::span(zo_grads);
+        std::fill(zo_grads.begin(), zo_grads.end(), 0.0f);
+        loss = train_client_zeroth_order(model, params, encoded[cl], c, round, static_cast<uint32_t>(cl),
+                                         static_cast<const FedKSeedAlgorithm&>(*algorithm), zo_grads);
+      } else {
+        loss = train_client(model, encoded[cl], c, round, static_cast<uint32_t>(cl));
+        for (size_t j = 0; j < d; ++j) delta[j] = w_start[j] - params[j];
+      }
       const double w = c.client_weighting == "equal" ? 1.0 : static_cast<double>(encoded[cl].size());
-      for (size_t j = 0; j < d; ++j) delta[j] = w_start[j] - params[j];
       client_loss[cl] = static_cast<float>(loss);
-      if (c.inject_fault != "none" && cl == c.inject_fault_client) inject_fault(c.inject_fault, delta);
-      if (const std::string why = rejection_reason(delta, loss, c.max_update_norm); !why.empty()) {
+      if (c.inject_fault != "none" && cl == c.inject_fault_client) inject_fault(c.inject_fault, contribution);
+      // Zeroth-order scalar gradients have no parameter-space norm to bound: only non-finite ones are refused.
+      const double max_norm = zeroth_order ? 0.0 : c.max_update_norm;
+      if (const std::string why = rejection_reason(contribution, loss, max_norm); !why.empty()) {
         std::cerr << "ferret: warning (rank " << comm.rank() << "): round " << r + 1 << ": client " << cl
                   << "'s update dropped: " << why << std::endl;
         my_dropped += 1.0;
         continue;
       }
-      algorithm->observe_client_delta(delta);
+      algorithm->observe_client_delta(contribution);
       const auto wf = static_cast<float>(w);
-      for (size_t j = 0; j < d; ++j) delta_sum[j] += wf * delta[j];
+      for (size_t j = 0; j < contribution.size(); ++j) contribution_sum[j] += wf * contribution[j];
       weight_sum += w, weighted_loss += w * loss, my_count += 1.0;
     }
     std::copy(w_start.begin(), w_start.end(), params.begin());  // back to the global model
@@ -394,7 +464,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     if (senders[comm.rank()]) t.comm += seconds_since(t0);  // elsewhere: only the wait for the clients
     t0 = Clock::now();
     std::fill(upload.begin(), upload.end(), 0.0f);
-    if (senders[comm.rank()]) algorithm->encode(delta_sum, std::span(upload).first(payload));
+    if (senders[comm.rank()]) algorithm->encode(contribution_sum, std::span(upload).first(payload));
     upload[payload + 0] = static_cast<float>(weight_sum);
     upload[payload + 1] = static_cast<float>(weighted_loss);
     upload[payload + 2] = static_cast<float>(my_count);
@@ -437,11 +507,12 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
     if (comm.is_root()) {
       RoundRecord rec;
+      PrecisionScope precision(c.dtype, torch::kCPU);
       rec.eval_loss = eval_loss(model, st.eval_encoded);
       rec.train_loss = train_loss;
       const bool rouge_round = (r + 1) % c.eval_every == 0 || r + 1 == c.rounds;
       rec.rouge_l = rouge_round && !st.rouge_examples.empty()
-                        ? eval_rouge_l(model, st.tokenizer, st.rouge_examples, c.max_new_tokens)
+                        ? eval_rouge_l(model, *st.tokenizer, st.rouge_examples, c.max_new_tokens, st.prompt_template)
                         : std::numeric_limits<double>::quiet_NaN();
       rec.bytes_up = static_cast<uint64_t>(bytes[0]);
       rec.bytes_down = static_cast<uint64_t>(bytes[1]);
@@ -450,7 +521,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       rec.senders = static_cast<int32_t>(std::count(senders.begin(), senders.end(), true));
       rec.time_local = times[0], rec.time_project = times[1], rec.time_comm = times[2];
       rec.time_reconstruct = times[3], rec.time_round = times[4];
-      if (c.algorithm == "ferret") rec.coefficients.assign(step.begin(), step.end());
+      if (c.algorithm != "fedavg") rec.coefficients.assign(step.begin(), step.end());  // K floats: cheap to keep
       rec.client_train_loss.assign(num_clients, std::numeric_limits<float>::quiet_NaN());
       for (int cl : selected) rec.client_train_loss[cl] = client_loss[cl];
       rec.allocation = algorithm->allocation();
@@ -470,7 +541,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       const bool last = r + 1 == c.rounds || times[5] != 0.0;
       if (last || (c.checkpoint_every > 0 && (r + 1) % c.checkpoint_every == 0))
         write_checkpoint((fs::path(paths.checkpoints) / checkpoint_name(r + 1)).string(),
-                         make_checkpoint(c, fp, server, r + 1));
+                         make_checkpoint(c, fp, server, *algorithm, r + 1));
     }
     summary.rounds_done = r + 1;
     if (times[5] != 0.0 && r + 1 < c.rounds) {

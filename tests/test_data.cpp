@@ -443,6 +443,49 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
+TEST(NaturalInstructions, PaperSplitInstanceFractionAndHeldOutTasks) {
+  SKIP_WITHOUT_NI_DATA();
+  const std::string held_out = "task1146_country_capital";
+  const FederatedData all = load_natural_instructions({.dir = kNiDir, .num_clients = 11, .seed = 4, .min_instances = 0});
+  const FederatedData paper = load_natural_instructions({.dir = kNiDir, .num_clients = 10, .seed = 4, .eval_fraction = 0.0,
+                                                         .min_instances = 0, .instance_fraction = 0.2,
+                                                         .eval_tasks = {held_out}});
+  ASSERT_EQ(paper.clients.size(), 10u);  // 11 tasks, one held out: one task per client
+  for (const ClientData& c : paper.clients) EXPECT_NE(c.name, held_out);
+  // 20 % of each task kept, none held out of training tasks: about a fifth of the full train set.
+  const double ratio = static_cast<double>(total_train(paper)) / static_cast<double>(total_train(all));
+  EXPECT_GT(ratio, 0.15);
+  EXPECT_LT(ratio, 0.25);
+  // The held-out task gives max(20, 2 %) instances, and only its own.
+  ASSERT_EQ(paper.eval.size(), 20u);
+  std::set<std::string> instructions;
+  for (const Example& ex : paper.eval) instructions.insert(ex.instruction);
+  EXPECT_EQ(instructions.size(), 1u);
+  for (const ClientData& c : paper.clients)
+    for (const Example& ex : c.train) EXPECT_EQ(instructions.count(ex.instruction), 0u);
+  EXPECT_NE(error_of([&] {
+              load_natural_instructions({.dir = kNiDir, .num_clients = 2, .eval_fraction = 0.0, .eval_tasks = {"task_nope"}});
+            }).find("task_nope"),
+            std::string::npos);
+  EXPECT_THROW(load_natural_instructions({.dir = kNiDir, .num_clients = 2, .eval_fraction = 0.0}), std::invalid_argument);
+  EXPECT_THROW(load_natural_instructions({.dir = kNiDir, .num_clients = 2, .instance_fraction = 0.0}), std::invalid_argument);
+}
+
+TEST(NaturalInstructions, KeepPredicateFiltersBeforeTheSplit) {
+  SKIP_WITHOUT_NI_DATA();
+  const auto short_output = [](const Example& ex) { return ex.output.size() <= 3; };
+  const FederatedData data = load_natural_instructions({.dir = kNiDir, .num_clients = 3, .seed = 2, .min_instances = 0,
+                                                        .keep = short_output});
+  size_t n = 0;
+  for (const ClientData& c : data.clients)
+    for (const Example& ex : c.train) {
+      EXPECT_TRUE(short_output(ex));
+      ++n;
+    }
+  for (const Example& ex : data.eval) EXPECT_TRUE(short_output(ex));
+  EXPECT_GT(n, 0u);
+}
+
 TEST(NaturalInstructions, NanOutsideStringsIsNullAndInsideStringsIsText) {
   TempDir dir;
   dir.write("a_task.json", R"({"URL": [NaN, -Infinity, Infinity], "Definition": ["Say \"NaN\" back."],
@@ -513,12 +556,17 @@ TEST(RougeL, KnownValues) {
   EXPECT_DOUBLE_EQ(rouge_l("a b c", "a x c y z"), 0.5);
   // Order matters (subsequence, not bag of words): LCS(c b a | a b c) = 1 → F = 1/3.
   EXPECT_DOUBLE_EQ(rouge_l("c b a", "a b c"), 1.0 / 3.0);
-  EXPECT_DOUBLE_EQ(rouge_l("cat.", "cat"), 0.0);  // punctuation is part of the token
+  EXPECT_DOUBLE_EQ(rouge_l("cat.", "cat"), 1.0);  // punctuation separates, as in rouge-score
+  EXPECT_DOUBLE_EQ(rouge_l("don't stop", "don t stop"), 1.0);
+  EXPECT_DOUBLE_EQ(rouge_l("caf\xC3\xA9 au lait", "caf au lait"), 1.0);  // é is a separator
+  EXPECT_DOUBLE_EQ(rouge_l("\xC4\xB0stanbul", "istanbul"), 0.0);        // İ -> "i" + U+0307: "i stanbul"
+  EXPECT_DOUBLE_EQ(rouge_l("\xE2\x84\xAA", "k"), 1.0);                  // Kelvin sign lower-cases to k
+  EXPECT_DOUBLE_EQ(rouge_l("\xFF\xFE" "ab", "ab"), 1.0);                    // malformed UTF-8 separates
 }
 
 TEST(RougeL, EmptySides) {
-  EXPECT_DOUBLE_EQ(rouge_l("", ""), 1.0);
-  EXPECT_DOUBLE_EQ(rouge_l("  \n", ""), 1.0);
+  EXPECT_DOUBLE_EQ(rouge_l("", ""), 0.0);  // rouge-score scores an empty pair 0
+  EXPECT_DOUBLE_EQ(rouge_l("  \n", "?!"), 0.0);
   EXPECT_DOUBLE_EQ(rouge_l("", "cat"), 0.0);
   EXPECT_DOUBLE_EQ(rouge_l("cat", " "), 0.0);
 }

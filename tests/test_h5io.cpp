@@ -198,6 +198,7 @@ TEST_F(H5ioTest, MetricsRoundTripKeepsEveryField) {
   {
     MetricsWriter w = MetricsWriter::create(path("metrics.h5"), attrs);
     w.write_initial_eval_loss(3.25);
+    w.write_initial_rouge_l(0.125);
     for (int r = 0; r < 3; ++r) {
       rounds.push_back(make_round(r, attrs));
       w.append_round(rounds.back());
@@ -209,6 +210,7 @@ TEST_F(H5ioTest, MetricsRoundTripKeepsEveryField) {
   expect_attrs_equal(attrs, m.attrs);
   expect_round_count(m, 3);
   EXPECT_EQ(m.eval_loss.at(0), 3.25);
+  EXPECT_EQ(m.initial_rouge_l, 0.125);
   for (size_t i = 0; i < rounds.size(); ++i) expect_round_equal(m, i, rounds[i]);
   EXPECT_TRUE(std::isnan(m.rouge_l.at(1)));              // not evaluated in round 1
   EXPECT_TRUE(std::isnan(m.client_train_loss.at(0).at(1)));  // client 1 not selected
@@ -227,6 +229,7 @@ TEST_F(H5ioTest, MetricsWithoutCoefficientsOrBlocksOmitsThoseDatasets) {
   EXPECT_TRUE(hdf5_link_exists(path("m.h5"), "/clients/train_loss"));
   const MetricsData m = read_metrics(path("m.h5"));
   expect_round_count(m, 2);
+  EXPECT_TRUE(std::isnan(m.initial_rouge_l));  // never written: NaN
   EXPECT_TRUE(m.coefficients.at(1).empty());
   EXPECT_TRUE(m.allocation.at(1).empty());
   expect_round_equal(m, 1, make_round(1, attrs));

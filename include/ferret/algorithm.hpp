@@ -1,5 +1,5 @@
 // defines: Algorithm (what a client uploads and how every rank applies the server's step),
-//          make_algorithm (ferret | fedavg)
+//          make_algorithm (ferret | fedavg | fedkseed)
 //
 // The round loop (run.cpp) is the same for every algorithm: clients train, their rank sums the
 // weighted updates Δ_i = w_start − w_end, the algorithm encodes that sum into a payload, the
@@ -8,6 +8,7 @@
 // so summing Δ_i before encoding equals summing the encoded client updates.
 //   ferret: payload = K coefficients (projection.hpp), decode = reconstruction from shared bases
 //   fedavg: payload = the d-vector itself, decode = identity
+//   fedkseed: payload = K accumulated zeroth-order scalar gradients, decode = replay of the seeds
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,13 @@ class Algorithm {
   virtual void apply(std::span<const float> step, std::span<float> params) = 0;
   // ‖decode(step)‖ in parameter space (ferret: its expectation, since decoding is random).
   virtual double decoded_norm(std::span<const float> step) const = 0;
+
+  // Zeroth-order algorithms (fedkseed) train clients without gradients and upload a K-vector of
+  // scalar gradients instead of encoding Δ: the round loop then hands encode() that sum.
+  virtual bool zeroth_order() const { return false; }
+  // State that must survive a checkpoint for a bitwise resume (FedKSeed-Pro's seed history).
+  virtual std::vector<float> state() const { return {}; }
+  virtual void set_state(std::span<const float>) {}
 
   // Blocks and this round's K_l (empty for fedavg).
   virtual std::span<const Block> blocks() const = 0;

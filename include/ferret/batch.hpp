@@ -12,7 +12,7 @@
 namespace ferret {
 
 struct Batch {
-  torch::Tensor tokens;  // (B, T) int64, right-padded with kPad
+  torch::Tensor tokens;  // (B, T) int64, right-padded with id 0
   torch::Tensor mask;    // (B, T) uint8, 1 where the token is a loss target
 };
 
@@ -20,7 +20,8 @@ inline Batch collate(const std::vector<EncodedExample>& examples, std::span<cons
   size_t T = 0;
   for (int64_t i : indices) T = std::max(T, examples[i].tokens.size());
   const int64_t B = static_cast<int64_t>(indices.size());
-  Batch b{torch::full({B, static_cast<int64_t>(T)}, ByteTokenizer::kPad, torch::kInt64),
+  // Padding id 0 is valid in every vocabulary; pads are never targets and, right of the causal window, never attended.
+  Batch b{torch::full({B, static_cast<int64_t>(T)}, 0, torch::kInt64),
           torch::zeros({B, static_cast<int64_t>(T)}, torch::kUInt8)};
   auto tok = b.tokens.accessor<int64_t, 2>();
   auto msk = b.mask.accessor<uint8_t, 2>();

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ferret/config.hpp"
+#include "ferret/fedkseed.hpp"
 #include "ferret/data.hpp"
 #include "ferret/model.hpp"
 
@@ -19,5 +21,13 @@ namespace ferret {
 // (training stops there; the caller drops the update).
 double train_client(LlamaForCausalLM& model, const std::vector<EncodedExample>& examples, const Config& config,
                     uint32_t round, uint32_t client);
+
+// FedKSeed's local training (fedkseed.hpp): T zeroth-order steps, each on one candidate seed s,
+//   g = (ℓ(w + εz_s) − ℓ(w − εz_s)) / 2ε,   w ← w − η (g z_s + λ w),   grads[s] += g,
+// on `params` (the model's flat parameters, modified in place). A step whose g is not finite is
+// skipped, as in the reference code. Returns the mean loss ℓ(w + εz_s) over the steps taken (NaN if none).
+double train_client_zeroth_order(LlamaForCausalLM& model, std::span<float> params,
+                                 const std::vector<EncodedExample>& examples, const Config& config, uint32_t round,
+                                 uint32_t client, const FedKSeedAlgorithm& algorithm, std::span<float> grads);
 
 }  // namespace ferret

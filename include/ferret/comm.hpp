@@ -66,12 +66,18 @@ class Comm {
   void barrier();
   [[noreturn]] void abort(int code) const;
 
+  // Float buffers travel in messages of at most this many bytes (default and maximum 2^31 − 4:
+  // MPI counts are ints and 2 GiB messages break some transports). Smaller values are for tests.
+  static constexpr size_t kMaxMessageBytes = (size_t{1} << 31) - 4;
+  void set_max_message_bytes(size_t bytes);
+
  private:
   MPI_Comm sub_comm(const std::vector<bool>& members);
 
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   Traffic traffic_;
+  size_t max_message_floats_ = kMaxMessageBytes / sizeof(float);
   std::map<std::vector<bool>, MPI_Comm> sub_comms_;  // by membership; rank 0 is always in
 };
 

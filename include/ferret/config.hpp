@@ -27,17 +27,25 @@ struct ModelConfig {
   int64_t intermediate_size = 176;  // SwiGLU width
   bool tie_embeddings = true;       // lm_head shares embed_tokens' weight
   double rope_theta = 10000.0;
+  double rms_norm_eps = 1e-6;
   int64_t max_seq_len = 128;        // longest training/eval sequence (tokens)
   int64_t vocab_size = 0;           // set from the tokenizer, not an option
 };
 
 struct DataConfig {
-  std::string source = "embedded";  // embedded | ni
+  std::string source = "embedded";  // embedded | ni | dolly
   std::string data_dir;             // Natural Instructions task folder (source = ni)
+  std::string data_file;            // Dolly-15K JSONL (source = dolly)
   int64_t train_per_client = 256;   // embedded: examples per client
   int64_t eval_per_task = 16;       // embedded: held-out instances per task family
   double eval_fraction = 0.1;       // ni: held-out share of each task
   int64_t max_instances_per_task = 0;  // ni: 0 = all
+  double instance_fraction = 1.0;   // ni: random share of each task's instances kept (paper: 0.2)
+  std::string eval_tasks;           // ni: comma-separated task names held out for evaluation
+  int64_t max_length = 0;           // ni/dolly: drop examples longer than this many tokens; 0 = keep (truncate)
+  double dirichlet_alpha = 0.5;     // dolly: label-skew concentration
+  int64_t min_per_client = 10;      // dolly: every client holds at least this many examples
+  std::string eval_category = "summarization";  // dolly: the held-out category
 };
 
 struct Config {
@@ -46,7 +54,7 @@ struct Config {
   bool overwrite = false;           // replace the contents of a non-empty --out
   std::string resume;               // "" | auto | path of a checkpoint
 
-  std::string algorithm = "ferret"; // ferret | fedavg
+  std::string algorithm = "ferret"; // ferret | fedavg | fedkseed
   int64_t rounds = 20;
   int64_t num_clients = 8;
   double participation = 1.0;       // fraction of clients sampled per round, (0, 1]
@@ -63,9 +71,11 @@ struct Config {
   std::string inject_fault = "none";  // testing aid: none | nan | huge — corrupt one client's update
   int64_t inject_fault_client = 0;  // the client whose update --inject-fault corrupts
 
-  int64_t k = 1024;                 // Ferret: total coefficients per round (sum over blocks)
+  int64_t k = 1024;                 // Ferret: coefficients per round (sum over blocks); FedKSeed: candidate seeds
   std::string basis = "rademacher"; // rademacher | gaussian | truncnormal
   std::string allocation = "norm";  // uniform | size | norm
+  double zo_eps = 5e-4;             // FedKSeed: perturbation ε of the two-point estimate
+  bool fedkseed_pro = false;        // FedKSeed-Pro: seed probabilities from the gradient history
 
   double server_lr = 1.0;
   std::string server_lr_schedule = "constant";  // constant | linear | cosine
@@ -81,6 +91,9 @@ struct Config {
   int64_t checkpoint_every = 10;    // and always at the end; 0 = only at the end
   int64_t verify_every = 1;         // replica checksum comparison every N rounds; 0 = off
   int64_t threads = 1;              // LibTorch/OpenMP threads per rank
+  std::string model_dir;            // pretrained model: Hugging Face folder or .gguf file ("" = embedded model)
+  std::string dtype = "fp32";       // fp32 | bf16 (autocast; master weights stay fp32)
+  std::string prompt_template = "alpaca";  // alpaca | chat
 
   ModelConfig model;
   DataConfig data;

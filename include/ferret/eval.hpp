@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,17 @@ namespace ferret {
 // Mean cross entropy per response token over `examples` (token-weighted, in batches).
 double eval_loss(LlamaForCausalLM& model, const std::vector<EncodedExample>& examples, int64_t batch_size = 16);
 
-// Greedy decoding after BOS + the prompt template of `example`, up to max_new_tokens or EOS.
-std::string generate_greedy(LlamaForCausalLM& model, const ByteTokenizer& tokenizer, const Example& example,
-                            int64_t max_new_tokens);
+// Greedy decoding with a KV cache: the prompt is run once, then one token per step, until a token in
+// stop_ids (not returned), max_new_tokens, or max-seq-len. Returns the generated ids.
+std::vector<int32_t> generate_greedy_ids(LlamaForCausalLM& model, std::vector<int32_t> prompt,
+                                         std::span<const int32_t> stop_ids, int64_t max_new_tokens);
+
+// Greedy answer to `example` in the prompt template, stopping at the response end token or EOS.
+std::string generate_greedy(LlamaForCausalLM& model, const Tokenizer& tokenizer, const Example& example,
+                            int64_t max_new_tokens, PromptTemplate tmpl = PromptTemplate::alpaca);
 
 // Mean Rouge-L (rouge.hpp) of greedy generations against the references.
-double eval_rouge_l(LlamaForCausalLM& model, const ByteTokenizer& tokenizer, const std::vector<Example>& examples,
-                    int64_t max_new_tokens);
+double eval_rouge_l(LlamaForCausalLM& model, const Tokenizer& tokenizer, const std::vector<Example>& examples,
+                    int64_t max_new_tokens, PromptTemplate tmpl = PromptTemplate::alpaca);
 
 }  // namespace ferret

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,6 +68,7 @@ class MetricsWriter {
   ~MetricsWriter();  // closes the file; errors there are swallowed (use close() to see them)
 
   void write_initial_eval_loss(double loss);  // eval_loss[0]; flushed
+  void write_initial_rouge_l(double rouge_l);  // root attribute initial_rouge_l (before training); flushed
   // Extends every dataset by one row (eval_loss entry rounds_written() + 1) and flushes.
   // Vector lengths must be k, num_clients and num_blocks.
   void append_round(const RoundRecord& round);
@@ -84,6 +86,7 @@ class MetricsWriter {
 // coefficients / client_train_loss / allocation have R rows (rows are empty when their width is 0).
 struct MetricsData {
   RunAttributes attrs;
+  double initial_rouge_l = std::numeric_limits<double>::quiet_NaN();  // before training, when measured
   std::vector<double> eval_loss, train_loss, rouge_l, time_local, time_project, time_comm, time_reconstruct,
       time_round;
   std::vector<uint64_t> bytes_up, bytes_down, bytes_control;

@@ -9,7 +9,11 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+
 #include "ferret/config.hpp"
+#include "ferret/tokenizer.hpp"
+#include "ferret/weights.hpp"
 
 namespace ferret {
 
@@ -21,10 +25,19 @@ struct RMSNormImpl : torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// Keys and values of the positions seen so far, per layer, for incremental decoding: a step then
+// costs O(T) attention instead of re-running the whole prefix.
+struct KvCache {
+  std::vector<torch::Tensor> keys, values;  // per layer: (B, Hkv, T_seen, head_dim)
+  int64_t length = 0;                       // T_seen
+};
+
 struct LlamaAttentionImpl : torch::nn::Module {
   explicit LlamaAttentionImpl(const ModelConfig& c);
-  // x: (B, T, C); cos/sin: (T, head_dim)
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  // x: (B, T, C); cos/sin: (T, head_dim) of x's positions. With a cache entry (k, v of earlier
+  // positions, possibly undefined), x's keys/values are appended to it and attention covers both.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        torch::Tensor* cached_k = nullptr, torch::Tensor* cached_v = nullptr);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t num_heads, num_kv_heads, head_dim;
 };
@@ -39,7 +52,8 @@ TORCH_MODULE(LlamaMLP);
 
 struct LlamaDecoderLayerImpl : torch::nn::Module {
   explicit LlamaDecoderLayerImpl(const ModelConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        torch::Tensor* cached_k = nullptr, torch::Tensor* cached_v = nullptr);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMLP mlp{nullptr};
@@ -49,6 +63,8 @@ TORCH_MODULE(LlamaDecoderLayer);
 struct LlamaModelImpl : torch::nn::Module {
   explicit LlamaModelImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& tokens);  // (B, T) int64 → hidden (B, T, C)
+  // tokens at positions cache.length … cache.length + T − 1, attending to the cached prefix; extends the cache.
+  torch::Tensor forward(const torch::Tensor& tokens, KvCache& cache);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers;
   RMSNorm norm{nullptr};
@@ -59,6 +75,8 @@ TORCH_MODULE(LlamaModel);
 struct LlamaForCausalLMImpl : torch::nn::Module {
   explicit LlamaForCausalLMImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& tokens);  // (B, T) → logits (B, T, vocab)
+  torch::Tensor forward(const torch::Tensor& tokens, KvCache& cache);  // incremental: logits of the new tokens
+  torch::Tensor logits(const torch::Tensor& hidden);
   ModelConfig config;
   LlamaModel model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when tie_embeddings
@@ -67,6 +85,36 @@ TORCH_MODULE(LlamaForCausalLM);
 
 // Builds the model with deterministic initialisation from `seed` (std 0.02, zero-free, norms 1).
 LlamaForCausalLM make_model(const ModelConfig& c, uint64_t seed);
+
+// Copies every parameter of `model` from `weights` by Hugging Face name (converted to fp32). The
+// shapes were checked when the file was opened; a missing tensor is an error naming it.
+void load_weights(LlamaForCausalLM& model, const WeightFile& weights);
+
+// The run's model and tokenizer: without --model-dir the embedded byte-level model (random init
+// from --seed, architecture from the options); with it, the pretrained weights and tokenizer
+// (architecture from the file; --max-seq-len still applies). Errors are ConfigError.
+struct LoadedModel {
+  LlamaForCausalLM model{nullptr};
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string description;  // one line for the log: what was loaded
+};
+LoadedModel load_model(const Config& c);
+
+// Mixed precision for a scope: with bf16, matmuls and activations run in bfloat16 under LibTorch's
+// autocast while the parameters (the master weights Ferret projects and updates) stay fp32.
+class PrecisionScope {
+ public:
+  PrecisionScope(const std::string& dtype, torch::Device device);  // dtype "fp32" (no-op) | "bf16"
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool was_enabled_ = false;
+  at::DeviceType device_type_;
+  at::ScalarType previous_dtype_;
+};
 
 // Mean next-token cross entropy over positions whose *target* has mask 1.
 // tokens, mask: (B, T); logits: (B, T, V). Returns (loss, number of target tokens).

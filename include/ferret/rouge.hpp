@@ -7,10 +7,10 @@
 
 namespace ferret {
 
-// LCS-based F1 (beta = 1) of whitespace tokens, ASCII-lower-cased: with L = LCS length, P = L/|pred|,
-// R = L/|ref|, the result is 2PR/(P+R) (0 when L = 0). Tokens are split on any ASCII whitespace; no other
-// normalisation (punctuation stays part of its token). Both sides without tokens → 1 (an exact match of
-// nothing); exactly one side without tokens → 0.
+// LCS-based F1 (beta = 1) as the `rouge-score` package computes it (RougeScorer(["rougeL"]), no
+// stemmer): text is lower-cased (Unicode rules; only U+0130 and U+212A map into ASCII), every run of
+// characters outside [a-z0-9] separates tokens. With L = LCS length, P = L/|pred|, R = L/|ref|, the
+// result is 2PR/(P+R); 0 when L = 0 or either side has no tokens (also both: rouge-score says 0).
 double rouge_l(std::string_view prediction, std::string_view reference);
 
 // Mean of rouge_l over the pairs (preds[i], refs[i]); 0 for no pairs.

@@ -1,0 +1,116 @@
+// The parts of the weight readers that are format-independent: the read-only file mapping, shape
+// helpers, and check_llama_tensors (does a file hold exactly the tensors a LlamaForCausalLM needs?).
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "ferret/weights.hpp"
+#include "weights_internal.hpp"
+
+namespace ferret {
+namespace detail {
+
+MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path_ + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot stat '" + path_ + "': " + std::strerror(err));
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ == 0) {  // mmap rejects a zero length; an empty file is simply truncated
+    ::close(fd);
+    throw std::runtime_error("'" + path_ + "' is empty");
+  }
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps its own reference to the file
+  if (p == MAP_FAILED) throw std::runtime_error("cannot mmap '" + path_ + "': " + std::strerror(err));
+  data_ = static_cast<const uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+int64_t element_count(const std::vector<int64_t>& shape, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw std::runtime_error(what + ": negative dimension in shape " + shape_string(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / 8 / d)  // /8: byte counts must not overflow either
+      throw std::runtime_error(what + ": shape " + shape_string(shape) + " is too large");
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace detail
+
+namespace {
+
+struct ExpectedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// Every parameter of a LlamaForCausalLM, in the order model.hpp registers them.
+std::vector<ExpectedTensor> llama_parameters(const ModelConfig& m) {
+  const int64_t hidden = m.hidden_size, head_dim = m.hidden_size / m.num_heads;
+  const int64_t kv = m.num_kv_heads * head_dim;
+  std::vector<ExpectedTensor> out;
+  out.push_back({"model.embed_tokens.weight", {m.vocab_size, hidden}});
+  for (int64_t i = 0; i < m.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    out.push_back({p + "self_attn.q_proj.weight", {m.num_heads * head_dim, hidden}});
+    out.push_back({p + "self_attn.k_proj.weight", {kv, hidden}});
+    out.push_back({p + "self_attn.v_proj.weight", {kv, hidden}});
+    out.push_back({p + "self_attn.o_proj.weight", {hidden, m.num_heads * head_dim}});
+    out.push_back({p + "mlp.gate_proj.weight", {m.intermediate_size, hidden}});
+    out.push_back({p + "mlp.up_proj.weight", {m.intermediate_size, hidden}});
+    out.push_back({p + "mlp.down_proj.weight", {hidden, m.intermediate_size}});
+    out.push_back({p + "input_layernorm.weight", {hidden}});
+    out.push_back({p + "post_attention_layernorm.weight", {hidden}});
+  }
+  out.push_back({"model.norm.weight", {hidden}});
+  if (!m.tie_embeddings) out.push_back({"lm_head.weight", {m.vocab_size, hidden}});
+  return out;
+}
+
+}  // namespace
+
+void check_llama_tensors(const WeightFile& weights, const ModelConfig& model) {
+  if (model.num_heads <= 0 || model.hidden_size % model.num_heads != 0)
+    throw std::runtime_error("model config: hidden_size " + std::to_string(model.hidden_size) +
+                             " is not a multiple of num_heads " + std::to_string(model.num_heads));
+  std::unordered_map<std::string, const TensorInfo*> by_name;
+  for (const TensorInfo& t : weights.tensors()) by_name.emplace(t.name, &t);
+  for (const ExpectedTensor& want : llama_parameters(model)) {
+    const auto it = by_name.find(want.name);
+    if (it == by_name.end())
+      throw std::runtime_error("weights: tensor '" + want.name + "' is missing (expected shape " +
+                               detail::shape_string(want.shape) + ")");
+    if (it->second->shape != want.shape)
+      throw std::runtime_error("weights: tensor '" + want.name + "' has shape " +
+                               detail::shape_string(it->second->shape) + ", expected " +
+                               detail::shape_string(want.shape));
+  }
+}
+
+}  // namespace ferret
