@@ -13,6 +13,8 @@ fail() {
   echo "FAIL: $*"
   for f in "$work"/*.out; do echo "--- $f"; tail -20 "$f"; done
   [ -f "$work/states.log" ] && { echo "--- job states"; uniq -c -f1 "$work/states.log" | tail -10; }
+  pgrep -x slurmctld >/dev/null || echo "--- slurmctld is not running"
+  [ -n "${SLURM_DIR:-}" ] && tail -n 15 "$SLURM_DIR/slurmctld.log"
   exit 1
 }
 tiny=(--num-clients 4 --train-per-client 32 --eval-samples 16 --rouge-samples 2 --max-new-tokens 4
@@ -47,9 +49,10 @@ preempt)
     st=$(squeue -h -j "$jid" -o '%T %r' 2>/dev/null)
     echo "$(date +%T) ${st:-gone}" >>"$work/states.log"
     [ -z "$st" ] && grep -q '^round 16/16' "$work/pre.out" && break
-    # Slurm delays (BeginTime) or holds a requeued job; a test need not wait for that.
-    case "$st" in PENDING*) scontrol release "$jid" >/dev/null 2>&1
-                            scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1 ;; esac
+    # Slurm may hold a requeued job; release it. Its BeginTime delay is the credential lifetime
+    # (cred_expire, 15 s in the harness): forcing StartTime=now gets it killed with "Job
+    # credential revoked", so the test waits that out.
+    case "$st" in *JobHeld*) scontrol release "$jid" >/dev/null 2>&1 ;; esac
     sleep 0.5
   done
   grep -q 'preempted by signal 10' "$work/pre.out" || fail "ferret did not report the preemption"
