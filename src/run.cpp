@@ -508,12 +508,14 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     if (comm.is_root()) {
       RoundRecord rec;
       PrecisionScope precision(c.dtype, torch::kCPU);
+      const auto eval_start = Clock::now();
       rec.eval_loss = eval_loss(model, st.eval_encoded);
       rec.train_loss = train_loss;
       const bool rouge_round = (r + 1) % c.eval_every == 0 || r + 1 == c.rounds;
       rec.rouge_l = rouge_round && !st.rouge_examples.empty()
                         ? eval_rouge_l(model, *st.tokenizer, st.rouge_examples, c.max_new_tokens, st.prompt_template)
                         : std::numeric_limits<double>::quiet_NaN();
+      rec.time_eval = seconds_since(eval_start);
       rec.bytes_up = static_cast<uint64_t>(bytes[0]);
       rec.bytes_down = static_cast<uint64_t>(bytes[1]);
       rec.bytes_control = static_cast<uint64_t>(bytes[2]);
