@@ -1,6 +1,8 @@
 // Blocks, K allocation, and the fused projection / reconstruction loops (math in projection.hpp).
 #include "ferret/projection.hpp"
 
+#include "ferret/rademacher.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -107,6 +109,8 @@ double tile_sq_norm(const float* __restrict a, uint64_t n) {
 // partial[k] = Σ_{j in chunk} v_k[j] Δ[j] for k < k_l (Δ points at the block's first coordinate).
 void project_chunk(const BasisGenerator& generator, const Chunk& chunk, uint32_t k_l, const float* delta,
                    double* partial) {
+  if (generator.basis() == Basis::rademacher)
+    return rademacher_project_range(generator, chunk.begin, chunk.end, k_l, delta, partial);
   std::fill(partial, partial + k_l, 0.0);
   for (uint64_t start = chunk.begin; start < chunk.end; start += kTile) {
     const uint64_t n = std::min(kTile, chunk.end - start);
@@ -116,7 +120,9 @@ void project_chunk(const BasisGenerator& generator, const Chunk& chunk, uint32_t
 
 // out[j] += alpha · Σ_k γ_k v_k[j] over the chunk (out points at the block's first coordinate).
 void reconstruct_chunk(const BasisGenerator& generator, const Chunk& chunk, const float* gamma, uint32_t k_l,
-                       float alpha, float* out, float* acc) {
+                       float sum_gamma, float alpha, float* out, float* acc) {
+  if (generator.basis() == Basis::rademacher)
+    return rademacher_reconstruct_range(generator, chunk.begin, chunk.end, gamma, k_l, sum_gamma, alpha, out);
   for (uint64_t start = chunk.begin; start < chunk.end; start += kTile) {
     const uint64_t n = std::min(kTile, chunk.end - start);
     std::fill(acc, acc + n, 0.0f);
@@ -331,6 +337,9 @@ void reconstruct_add(const ProjectionSpec& spec, std::span<const Block> blocks, 
     (void)BasisGenerator(spec.basis, spec.seed, spec.round, static_cast<uint32_t>(l), blocks[l].size);  // validates d_l
   const std::vector<Chunk> chunks = make_chunks(blocks);
   const bool parallel = basis_work(blocks, k_per_block) >= kParallelMinWork;
+  std::vector<float> sum_gamma(blocks.size());  // rademacher's S per block (rademacher.hpp)
+  for (size_t l = 0; l < blocks.size(); ++l)
+    sum_gamma[l] = rademacher_gamma_sum(gamma.data() + gamma_at[l], k_per_block[l]);
 
 #pragma omp parallel if (parallel)
   {
@@ -340,8 +349,8 @@ void reconstruct_add(const ProjectionSpec& spec, std::span<const Block> blocks, 
       const Chunk& ch = chunks[c];
       const Block& b = blocks[ch.block];
       const BasisGenerator generator(spec.basis, spec.seed, spec.round, ch.block, b.size);
-      reconstruct_chunk(generator, ch, gamma.data() + gamma_at[ch.block], k_per_block[ch.block], alpha,
-                        out.data() + b.offset, acc);
+      reconstruct_chunk(generator, ch, gamma.data() + gamma_at[ch.block], k_per_block[ch.block], sum_gamma[ch.block],
+                        alpha, out.data() + b.offset, acc);
     }
   }
 }

@@ -9,6 +9,7 @@
 // and compiler versions, and these values must be identical everywhere.
 #include "ferret/rng.hpp"
 
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -284,6 +285,13 @@ void BasisGenerator::rademacher_words(uint32_t k, uint64_t j0, uint64_t n, uint3
     words[4 * c + 1] = w1[c];
     words[4 * c + 2] = w2[c];
     words[4 * c + 3] = w3[c];
+  }
+}
+
+void BasisGenerator::group_words16(uint32_t g, uint32_t k0, uint32_t (&words)[4][16]) const {
+  for (uint32_t i = 0; i < 16; ++i) {
+    const auto w = philox4x32_10({g, k0 + i, block_, round_}, {key0_, key1_});
+    for (int q = 0; q < 4; ++q) words[q][i] = w[q];
   }
 }
 

@@ -281,6 +281,77 @@ TEST(ReconstructAdd, ZeroCoefficientsAddNothing) {
   EXPECT_EQ(out, start);
 }
 
+// ---- the fused rademacher kernels follow their rounding contract (rademacher.hpp) bit for bit ----
+
+// Blocks with partial 128-groups and partial 16-vectors, several tiles, K_l below, at and above the
+// 16-basis batch; every block has ≤ 256 tiles, so each tile is its own chunk (projection.cpp).
+Layout rademacher_layout() {
+  return {{{"a", 0, 77}, {"b", 77, 4096 * 3 + 200}, {"c", 4096 * 3 + 277, 128}, {"d", 4096 * 3 + 405, 9000}},
+          {3, 16, 17, 40},
+          4096 * 3 + 9405};
+}
+
+TEST(RademacherKernels, ReconstructFollowsTheRoundingContract) {
+  const Layout lay = rademacher_layout();
+  const ProjectionSpec spec{Basis::rademacher, 77, 4};
+  const uint32_t total_k = std::accumulate(lay.k.begin(), lay.k.end(), 0u);
+  auto gamma = test_vector(total_k, 21);
+  gamma[1] = 0.0f, gamma[20] = 0.0f, gamma[50] = -0.0f;  // skipped
+  const auto start = test_vector(lay.length, 22);
+  const float alpha = 0.3f;
+  std::vector<float> out = start;
+  reconstruct_add(spec, lay.blocks, lay.k, gamma, alpha, out);
+
+  std::vector<float> expected = start;
+  size_t g0 = 0;
+  for (size_t l = 0; l < lay.blocks.size(); ++l) {
+    const Block& b = lay.blocks[l];
+    const auto V = dense_basis(spec, b, static_cast<uint32_t>(l), lay.k[l]);
+    float sum = 0.0f;
+    for (uint32_t k = 0; k < lay.k[l]; ++k) sum += gamma[g0 + k];
+    for (uint64_t j = 0; j < b.size; ++j) {
+      float acc = sum;
+      for (uint32_t k = 0; k < lay.k[l]; ++k)
+        if (gamma[g0 + k] != 0.0f && V[k * b.size + j] < 0.0f) acc -= 2.0f * gamma[g0 + k];
+      expected[b.offset + j] = std::fma(alpha, acc, expected[b.offset + j]);
+    }
+    g0 += lay.k[l];
+  }
+  for (uint64_t j = 0; j < lay.length; ++j) ASSERT_EQ(out[j], expected[j]) << "j = " << j;
+}
+
+TEST(RademacherKernels, ProjectFollowsTheRoundingContract) {
+  const Layout lay = rademacher_layout();
+  const ProjectionSpec spec{Basis::rademacher, 78, 5};
+  const uint32_t total_k = std::accumulate(lay.k.begin(), lay.k.end(), 0u);
+  const auto delta = test_vector(lay.length, 23);
+  std::vector<float> gamma(total_k);
+  project(spec, lay.blocks, lay.k, delta, gamma);
+
+  size_t g0 = 0;
+  for (size_t l = 0; l < lay.blocks.size(); ++l) {
+    const Block& b = lay.blocks[l];
+    const auto V = dense_basis(spec, b, static_cast<uint32_t>(l), lay.k[l]);
+    for (uint32_t k = 0; k < lay.k[l]; ++k) {
+      double sum = 0.0;  // over tiles (= chunks here), in order
+      for (uint64_t tile = 0; tile < b.size; tile += 4096) {
+        float lanes_t[16] = {}, lanes_m[16] = {};
+        for (uint64_t j = tile; j < std::min(b.size, tile + 4096); ++j) {
+          const float x = delta[b.offset + j];
+          lanes_t[(j - tile) % 16] += x;
+          if (V[k * b.size + j] < 0.0f) lanes_m[(j - tile) % 16] += x;
+        }
+        double t = 0.0, m = 0.0;
+        for (int lane = 0; lane < 16; ++lane) t += lanes_t[lane], m += lanes_m[lane];
+        sum += t - 2.0 * m;
+      }
+      const float expected = static_cast<float>(1.0 / lay.k[l] * sum);
+      EXPECT_EQ(gamma[g0 + k], expected) << "block " << l << " k " << k;
+    }
+    g0 += lay.k[l];
+  }
+}
+
 TEST(DenseBasis, ColumnsAreFillBasisVectors) {
   const Block b{"x", 10, 200};
   const ProjectionSpec spec{Basis::gaussian, 5, 2};

@@ -123,6 +123,17 @@ class BasisGenerator {
   // lane i % 64, lanes are summed in double in lane order. Deterministic, vectorized.
   double dot(uint32_t k, uint64_t j0, uint64_t n, const float* x) const;
 
+  // words[q][i] = word q of philox({g, k0 + i, block, round}) for i < 16: the sign words of
+  // coordinate group g (coordinates 128g .. 128g + 127) of the 16 bases k0 .. k0 + 15, one basis per
+  // lane, which is how the fused rademacher kernels (rademacher.hpp) consume them. Portable; the
+  // kernels' AVX-512 build has its own interleaved copy (rademacher.cpp), equal bit for bit.
+  void group_words16(uint32_t g, uint32_t k0, uint32_t (&words)[4][16]) const;
+
+  // The Philox key and the counter words 2 and 3 ({g, k, block, round}) of this generator.
+  std::array<uint32_t, 2> philox_key() const { return {key0_, key1_}; }
+  uint32_t block_index() const { return block_; }
+  uint32_t round_index() const { return round_; }
+
   uint32_t group_size() const { return group_; }
   Basis basis() const { return basis_; }
 

@@ -6,9 +6,10 @@
 // Reconstruction (out[block l] += alpha · V_l γ_l): thread = one unit of kCoords consecutive
 // coordinates of one block (basis.cuh). It loops over k = 0 .. K_l − 1, regenerating its entries of
 // v_k and accumulating acc[i] = fma(γ_k, v_k[i], acc[i]) in registers (γ_k = 0 skipped), then
-// writes out[i] = fma(alpha, acc[i], out[i]) once. That is rng.cpp/projection.cpp's sequence for
-// each coordinate (rademacher's sign-flipped add equals fma(γ, ±1, acc) exactly), so the result
-// is bitwise equal to reconstruct_add. Δ / out are touched once; the cost is regenerating d_l·K_l
+// writes out[i] = fma(alpha, acc[i], out[i]) once; rademacher instead starts from S = Σ_k γ_k and
+// subtracts 2γ_k where the entry is −1 (the contract of the CPU's fused kernels, rademacher.hpp).
+// That is projection.cpp's sequence for each coordinate, so the result is bitwise equal to
+// reconstruct_add. Δ / out are touched once; the cost is regenerating d_l·K_l
 // entries, which makes the kernel compute-bound (Philox + transform), not memory-bound.
 //
 // Projection (γ_l = c_l V_lᵀ Δ_l): a CUDA block (kThreads threads) handles one (block l, chunk,
@@ -115,15 +116,31 @@ FERRET_HD void reconstruct_unit(const Segment& s, uint64_t u, const float* gamma
   const uint64_t j0 = u * n;
   if (j0 >= s.size) return;
   float acc[n];
+  if constexpr (B == Basis::rademacher) {
+    // rademacher.hpp's contract: acc = S − Σ_{k: entry −1} 2γ_k, S = Σ_k γ_k in k order.
+    float sum = 0.0f;
+    for (uint32_t k = 0; k < s.k; ++k) sum = add_rn(sum, gamma[s.gamma_at + k]);
 #pragma unroll
-  for (uint32_t i = 0; i < n; ++i) acc[i] = 0.0f;
-  for (uint32_t k = 0; k < s.k; ++k) {
-    const float g = gamma[s.gamma_at + k];
-    if (g == 0.0f) continue;  // adds exactly nothing (as on the CPU); server sums are often sparse
-    float v[n];
-    unit_entries<B>(s.key, k, u, v);
+    for (uint32_t i = 0; i < n; ++i) acc[i] = sum;
+    for (uint32_t k = 0; k < s.k; ++k) {
+      const float twice = mul_rn(2.0f, gamma[s.gamma_at + k]);
+      if (twice == 0.0f) continue;
+      float v[n];
+      unit_entries<B>(s.key, k, u, v);
 #pragma unroll
-    for (uint32_t i = 0; i < n; ++i) acc[i] = fma_rn(g, v[i], acc[i]);
+      for (uint32_t i = 0; i < n; ++i) acc[i] = v[i] < 0.0f ? sub_rn(acc[i], twice) : acc[i];
+    }
+  } else {
+#pragma unroll
+    for (uint32_t i = 0; i < n; ++i) acc[i] = 0.0f;
+    for (uint32_t k = 0; k < s.k; ++k) {
+      const float g = gamma[s.gamma_at + k];
+      if (g == 0.0f) continue;  // adds exactly nothing (as on the CPU); server sums are often sparse
+      float v[n];
+      unit_entries<B>(s.key, k, u, v);
+#pragma unroll
+      for (uint32_t i = 0; i < n; ++i) acc[i] = fma_rn(g, v[i], acc[i]);
+    }
   }
   float* o = out + s.offset + j0;
   const uint64_t valid = s.size - j0;  // >= 1; the unit may run past the block's end
