@@ -19,7 +19,7 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-SCHEMA_VERSION = 2             # metrics.h5 root attribute schema_version
+SCHEMA_VERSION = 3             # metrics.h5 root attribute schema_version
 CHECKPOINT_FORMAT_VERSION = 1  # checkpoint root attribute format_version
 RUN_ATTRIBUTES = ("algorithm", "k", "num_clients", "ranks", "rounds", "seed", "num_params", "num_blocks",
                   "config", "version")
@@ -28,7 +28,7 @@ CHECKPOINT_ATTRIBUTES = ("round", "seed", "algorithm", "config", "params_checksu
 # /rounds/* with R entries (eval_loss, with R + 1, is read separately).
 ROUND_DATASETS = ("train_loss", "rouge_l", "bytes_up", "bytes_down", "bytes_control", "participants",
                   "senders", "time_local", "time_project", "time_comm", "time_reconstruct", "time_round",
-                  "time_eval")
+                  "time_eval", "time_wait")
 TIME_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct")
 
 

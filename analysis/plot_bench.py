@@ -31,7 +31,7 @@ DPI = 110
 KERNEL_COLUMNS = ("op", "basis", "d", "k", "blocks", "threads", "seconds", "elements_per_s", "gb_per_s",
                   "floor_seconds", "floor_fraction", "naive_seconds", "speedup_vs_naive")
 ROUND_COLUMNS = ("algorithm", "ranks", "d", "k", "time_local", "time_project", "time_comm", "time_reconstruct",
-                 "time_eval", "time_round", "bytes_up", "bytes_down", "overhead_pct")
+                 "time_eval", "time_round", "time_wait", "bytes_up", "bytes_down", "overhead_pct")
 ROUND_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct", "time_eval")
 
 

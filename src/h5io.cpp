@@ -464,6 +464,7 @@ constexpr RoundColumn<double> kDoubleColumns[] = {
     {"/rounds/time_reconstruct", &RoundRecord::time_reconstruct, &MetricsData::time_reconstruct},
     {"/rounds/time_round", &RoundRecord::time_round, &MetricsData::time_round},
     {"/rounds/time_eval", &RoundRecord::time_eval, &MetricsData::time_eval},
+    {"/rounds/time_wait", &RoundRecord::time_wait, &MetricsData::time_wait},
 };
 constexpr RoundColumn<uint64_t> kU64Columns[] = {
     {"/rounds/bytes_up", &RoundRecord::bytes_up, &MetricsData::bytes_up},
@@ -526,7 +527,7 @@ constexpr StringAttribute kStringAttributes[] = {
 };
 
 // Bumped whenever the metrics layout changes; readers refuse other versions instead of misreading.
-constexpr int64_t kMetricsSchemaVersion = 2;  // 2: /rounds/time_eval
+constexpr int64_t kMetricsSchemaVersion = 3;  // 2: /rounds/time_eval; 3: /rounds/time_wait
 
 void write_run_attributes(const File& f, const RunAttributes& attrs) {
   Handle root = open_group(f, "/");

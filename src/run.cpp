@@ -251,7 +251,7 @@ void inject_fault(const std::string& kind, std::span<float> delta) {
 }
 
 struct RoundTimes {
-  double local = 0, project = 0, comm = 0, reconstruct = 0, round = 0;
+  double local = 0, project = 0, comm = 0, reconstruct = 0, round = 0, wait = 0;
 };
 
 // Everything a rank holds for the run, built identically on every rank (rank 0 adds the
@@ -458,6 +458,12 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     std::copy(w_start.begin(), w_start.end(), params.begin());  // back to the global model
     t.local = seconds_since(t0);
 
+    // Wait here for the slowest rank, so that the communication times below measure transfers, not
+    // the imbalance of local training (which this separates out as time_wait).
+    t0 = Clock::now();
+    comm.barrier();
+    t.wait = seconds_since(t0);
+
     // ---- encode and upload ----
     t0 = Clock::now();
     algorithm->agree(comm, senders);
@@ -499,7 +505,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     const Traffic sent = comm.traffic() - traffic_before;
     // The last entry carries a stop signal (SIGUSR1/SIGTERM) seen by any rank: all ranks stop
     // after the same round.
-    std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round, double(stop_requested())};
+    std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round, t.wait, double(stop_requested())};
     std::vector<double> bytes{static_cast<double>(sent.up), static_cast<double>(sent.down),
                               static_cast<double>(sent.control)};
     comm.allreduce_control(times, Comm::Op::max);
@@ -522,7 +528,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       rec.participants = static_cast<int32_t>(selected.size());
       rec.senders = static_cast<int32_t>(std::count(senders.begin(), senders.end(), true));
       rec.time_local = times[0], rec.time_project = times[1], rec.time_comm = times[2];
-      rec.time_reconstruct = times[3], rec.time_round = times[4];
+      rec.time_reconstruct = times[3], rec.time_round = times[4], rec.time_wait = times[5];
       if (c.algorithm != "fedavg") rec.coefficients.assign(step.begin(), step.end());  // K floats: cheap to keep
       rec.client_train_loss.assign(num_clients, std::numeric_limits<float>::quiet_NaN());
       for (int cl : selected) rec.client_train_loss[cl] = client_loss[cl];
@@ -540,16 +546,16 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
           << times[4] << " s | ETA " << clock_text(eta) << "\n";
       log.flush();
 
-      const bool last = r + 1 == c.rounds || times[5] != 0.0;
+      const bool last = r + 1 == c.rounds || times[6] != 0.0;
       if (last || (c.checkpoint_every > 0 && (r + 1) % c.checkpoint_every == 0))
         write_checkpoint((fs::path(paths.checkpoints) / checkpoint_name(r + 1)).string(),
                          make_checkpoint(c, fp, server, *algorithm, r + 1));
     }
     summary.rounds_done = r + 1;
-    if (times[5] != 0.0 && r + 1 < c.rounds) {
+    if (times[6] != 0.0 && r + 1 < c.rounds) {
       summary.preempted = true;
       if (comm.is_root())
-        log << "preempted by signal " << static_cast<int>(times[5]) << ": checkpointed after round " << r + 1 << "/"
+        log << "preempted by signal " << static_cast<int>(times[6]) << ": checkpointed after round " << r + 1 << "/"
             << c.rounds << "; continue with --resume auto\n";
       break;
     }

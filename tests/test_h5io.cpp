@@ -86,6 +86,7 @@ RoundRecord make_round(int r, const RunAttributes& a, double tag = 0) {
   rec.time_reconstruct = 0.0625 * r;
   rec.time_round = 3.0 * r + tag;
   rec.time_eval = 0.125 * r + tag;
+  rec.time_wait = 0.25 * r + tag;
   for (int64_t i = 0; i < a.k; ++i) rec.coefficients.push_back(static_cast<float>(r * 100 + i) * 0.5f);
   for (int64_t c = 0; c < a.num_clients; ++c)
     rec.client_train_loss.push_back(c % 3 == 1 ? kNaNf : static_cast<float>(r + c) / 8.0f + static_cast<float>(tag));
@@ -136,6 +137,7 @@ void expect_round_equal(const MetricsData& m, size_t i, const RoundRecord& want)
   EXPECT_EQ(want.time_reconstruct, m.time_reconstruct.at(i)) << at;
   EXPECT_EQ(want.time_round, m.time_round.at(i)) << at;
   EXPECT_EQ(want.time_eval, m.time_eval.at(i)) << at;
+  EXPECT_EQ(want.time_wait, m.time_wait.at(i)) << at;
   expect_same_row(want.coefficients, m.coefficients.at(i), at + " coefficients");
   expect_same_row(want.client_train_loss, m.client_train_loss.at(i), at + " client_train_loss");
   EXPECT_EQ(want.allocation, m.allocation.at(i)) << at;
@@ -144,7 +146,7 @@ void expect_round_equal(const MetricsData& m, size_t i, const RoundRecord& want)
 void expect_round_count(const MetricsData& m, size_t rounds) {
   EXPECT_EQ(m.eval_loss.size(), rounds + 1);
   for (const auto* v : {&m.train_loss, &m.rouge_l, &m.time_local, &m.time_project, &m.time_comm, &m.time_reconstruct,
-                        &m.time_round, &m.time_eval})
+                        &m.time_round, &m.time_eval, &m.time_wait})
     EXPECT_EQ(v->size(), rounds);
   for (const auto* v : {&m.bytes_up, &m.bytes_down, &m.bytes_control}) EXPECT_EQ(v->size(), rounds);
   EXPECT_EQ(m.participants.size(), rounds);

@@ -215,7 +215,7 @@ def test_inspect_checkpoint_shows_config_and_params(runs):
 def test_inspect_metrics(runs):
     out = ok(script("inspect.py", runs["fedavg"] / "metrics.h5"))
     assert "ferret metrics" in out.splitlines()[0]
-    assert "schema_version = 2" in out and "algorithm = fedavg" in out
+    assert "schema_version = 3" in out and "algorithm = fedavg" in out
     assert f"/rounds/eval_loss  shape=({ROUNDS + 1},)  dtype=float64" in out
     assert f"/rounds/bytes_up  shape=({ROUNDS},)  dtype=uint64" in out
     assert f"/clients/train_loss  shape=({ROUNDS}, 4)  dtype=float32" in out

@@ -39,6 +39,7 @@ struct RoundRecord {
   int32_t participants = 0, senders = 0;
   double time_local = 0, time_project = 0, time_comm = 0, time_reconstruct = 0, time_round = 0;
   double time_eval = 0;  // rank 0's evaluation after the round (eval loss, Rouge-L), not in time_round
+  double time_wait = 0;  // waiting at the barrier for the slowest rank before the reduce (imbalance)
   std::vector<float> coefficients;       // length k (FedAvg: k = 0 → empty)
   std::vector<float> client_train_loss;  // length num_clients, NaN where not selected
   std::vector<int32_t> allocation;       // length num_blocks: K_l of each block (empty when num_blocks = 0)
@@ -46,7 +47,7 @@ struct RoundRecord {
 
 // Layout: root attributes as in RunAttributes (strings variable-length UTF-8, integers 64-bit);
 // /rounds/{eval_loss, train_loss, rouge_l, time_local, time_project, time_comm, time_reconstruct,
-// time_round, time_eval} float64, /rounds/{bytes_up, bytes_down, bytes_control} uint64,
+// time_round, time_eval, time_wait} float64, /rounds/{bytes_up, bytes_down, bytes_control} uint64,
 // /rounds/{participants, senders} int32, /coefficients R×k float32 (absent when k = 0),
 // /clients/train_loss R×num_clients float32 (absent when num_clients = 0),
 // /allocation R×num_blocks int32 (absent when num_blocks = 0). All chunked and extendible.
@@ -89,7 +90,7 @@ struct MetricsData {
   RunAttributes attrs;
   double initial_rouge_l = std::numeric_limits<double>::quiet_NaN();  // before training, when measured
   std::vector<double> eval_loss, train_loss, rouge_l, time_local, time_project, time_comm, time_reconstruct,
-      time_round, time_eval;
+      time_round, time_eval, time_wait;
   std::vector<uint64_t> bytes_up, bytes_down, bytes_control;
   std::vector<int32_t> participants, senders;
   std::vector<std::vector<float>> coefficients, client_train_loss;

@@ -242,30 +242,31 @@ std::vector<std::string> round_args(const Options& o) {
 }
 
 void print_round_header() {
-  std::printf("%-9s %5s %11s %5s %9s %9s %9s %9s %9s %9s %12s %12s %9s\n", "algorithm", "ranks", "d", "K", "local s",
-              "project s", "comm s", "recon s", "eval s", "round s", "bytes up", "bytes down", "overhead");
+  std::printf("%-9s %5s %11s %5s %9s %9s %9s %9s %9s %9s %9s %12s %12s %9s\n", "algorithm", "ranks", "d", "K", "local s",
+              "wait s", "project s", "comm s", "recon s", "eval s", "round s", "bytes up", "bytes down", "overhead");
 }
 
 void print_round_row(const RoundBreakdown& b) {
-  std::printf("%-9s %5lld %11lld %5lld %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %12.0f %12.0f %8.2f%%\n", b.algorithm.c_str(),
-              (long long)b.ranks, (long long)b.num_params, (long long)b.k, b.local, b.project, b.comm, b.reconstruct,
+  std::printf("%-9s %5lld %11lld %5lld %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %12.0f %12.0f %8.2f%%\n",
+              b.algorithm.c_str(), (long long)b.ranks, (long long)b.num_params, (long long)b.k, b.local, b.wait, b.project,
+              b.comm, b.reconstruct,
               b.eval, b.round, b.bytes_up, b.bytes_down, b.overhead_pct());
   std::fflush(stdout);
 }
 
 Table round_table(const std::vector<RoundBreakdown>& rows) {
   std::vector<std::string> algorithm;
-  std::vector<double> ranks, d, k, rounds, local, project, comm, reconstruct, eval, round, up, down, overhead;
+  std::vector<double> ranks, d, k, rounds, local, wait, project, comm, reconstruct, eval, round, up, down, overhead;
   for (const auto& b : rows) {
     algorithm.push_back(b.algorithm), ranks.push_back(double(b.ranks)), d.push_back(double(b.num_params));
-    k.push_back(double(b.k)), rounds.push_back(double(b.rounds)), local.push_back(b.local);
+    k.push_back(double(b.k)), rounds.push_back(double(b.rounds)), local.push_back(b.local), wait.push_back(b.wait);
     project.push_back(b.project), comm.push_back(b.comm), reconstruct.push_back(b.reconstruct);
     eval.push_back(b.eval), round.push_back(b.round), up.push_back(b.bytes_up), down.push_back(b.bytes_down);
     overhead.push_back(b.overhead_pct());
   }
   return {"rounds",
           {{"algorithm", algorithm}, {"ranks", ranks}, {"d", d}, {"k", k}, {"rounds", rounds}, {"time_local", local},
-           {"time_project", project}, {"time_comm", comm}, {"time_reconstruct", reconstruct}, {"time_eval", eval},
+           {"time_wait", wait}, {"time_project", project}, {"time_comm", comm}, {"time_reconstruct", reconstruct}, {"time_eval", eval},
            {"time_round", round}, {"bytes_up", up}, {"bytes_down", down}, {"overhead_pct", overhead}}};
 }
 

@@ -60,6 +60,7 @@ RoundBreakdown time_rounds(const std::string& algorithm, const std::vector<std::
     b.local = mean_after_first(m.time_local), b.project = mean_after_first(m.time_project);
     b.comm = mean_after_first(m.time_comm), b.reconstruct = mean_after_first(m.time_reconstruct);
     b.eval = mean_after_first(m.time_eval), b.round = mean_after_first(m.time_round);
+    b.wait = mean_after_first(m.time_wait);
     b.bytes_up = mean_after_first(as_double(m.bytes_up)), b.bytes_down = mean_after_first(as_double(m.bytes_down));
     std::filesystem::remove_all(std::filesystem::path(out).parent_path());
   }

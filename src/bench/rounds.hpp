@@ -17,6 +17,7 @@ struct RoundBreakdown {
   std::string algorithm;
   int64_t rounds = 0, num_params = 0, k = 0, ranks = 0;
   double local = 0, project = 0, comm = 0, reconstruct = 0, eval = 0, round = 0;  // seconds per round
+  double wait = 0;  // at the barrier for the slowest rank (imbalance of local training; not overhead)
   double bytes_up = 0, bytes_down = 0;                                            // per round
   // Ferret's aggregation cost relative to local training: (project + comm + reconstruct) / local.
   double overhead_pct() const { return 100.0 * (project + comm + reconstruct) / local; }
