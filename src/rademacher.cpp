@@ -45,14 +45,22 @@ inline void mul_hi_lo(__m512i x, __m512i m, __m512i& hi, __m512i& lo) {
   lo = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CCAA);  // odd lanes: dword i − 1 of odd
 }
 
+// Lane layouts of a batch: `wide` = 16 bases of one group (lane i: g, k0 + i); `paired` = 8 bases of
+// two groups, for short batches (lane i: g + i / 8, k0 + i % 8), so no lane is wasted when K_l ≤ 8.
+enum class Lanes { wide, paired };
+
 template <int N>
-inline void philox_batches(const BasisGenerator& gen, const uint32_t* g, const uint32_t* k0, uint16_t* out) {
+inline void philox_batches(const BasisGenerator& gen, Lanes layout, const uint32_t* g, const uint32_t* k0,
+                           uint16_t* out) {
   const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kPhiloxM0)), m1 = _mm512_set1_epi32(static_cast<int>(kPhiloxM1));
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const bool paired = layout == Lanes::paired;
+  const __m512i g_step = paired ? _mm512_srli_epi32(lane, 3) : _mm512_setzero_si512();
+  const __m512i k_step = paired ? _mm512_and_si512(lane, _mm512_set1_epi32(7)) : lane;
   __m512i x0[N], x1[N], x2[N], x3[N];
   for (int b = 0; b < N; ++b) {
-    x0[b] = _mm512_set1_epi32(static_cast<int>(g[b]));
-    x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), lane);
+    x0[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(g[b])), g_step);
+    x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), k_step);
     x2[b] = _mm512_set1_epi32(static_cast<int>(gen.block_index()));
     x3[b] = _mm512_set1_epi32(static_cast<int>(gen.round_index()));
   }
@@ -81,12 +89,18 @@ inline void philox_batches(const BasisGenerator& gen, const uint32_t* g, const u
 }
 
 // Batches i < n of the lists, four at a time.
-inline void philox_batch_list(const BasisGenerator& gen, const uint32_t* g, const uint32_t* k0, uint32_t n,
-                              uint16_t* out) {
+inline void philox_batch_list(const BasisGenerator& gen, Lanes layout, const uint32_t* g, const uint32_t* k0,
+                              uint32_t n, uint16_t* out) {
   uint32_t i = 0;
-  for (; i + 4 <= n; i += 4) philox_batches<4>(gen, g + i, k0 + i, out + i * kHalvesPerBatch);
-  if (n - i >= 2) philox_batches<2>(gen, g + i, k0 + i, out + i * kHalvesPerBatch), i += 2;
-  if (n - i == 1) philox_batches<1>(gen, g + i, k0 + i, out + i * kHalvesPerBatch);
+  for (; i + 4 <= n; i += 4) philox_batches<4>(gen, layout, g + i, k0 + i, out + i * kHalvesPerBatch);
+  if (n - i >= 2) philox_batches<2>(gen, layout, g + i, k0 + i, out + i * kHalvesPerBatch), i += 2;
+  if (n - i == 1) philox_batches<1>(gen, layout, g + i, k0 + i, out + i * kHalvesPerBatch);
+}
+
+// Where basis lane i's halves of group g (counted from the list's first group) start.
+inline const uint16_t* group_halves(const uint16_t* halves, Lanes layout, uint32_t g) {
+  return layout == Lanes::wide ? halves + g * kHalvesPerBatch
+                               : halves + (g / 2) * kHalvesPerBatch + 16 * (g % 2);  // lanes 8.. = group + 1
 }
 
 // The mask of coordinates 16m .. 16m + 15 of basis lane i from a batch's halves; `lane_halves` is
@@ -137,7 +151,7 @@ void reconstruct_group_avx512(const BasisGenerator& gen, uint32_t g, const float
     const uint32_t nk = std::min(kBasesPerPass, k_l - kp);
     const uint32_t batches = (nk + kBatch - 1) / kBatch;
     for (uint32_t b = 0; b < batches; ++b) gs[b] = g, ks[b] = kp + b * kBatch;
-    philox_batch_list(gen, gs, ks, batches, halves);
+    philox_batch_list(gen, Lanes::wide, gs, ks, batches, halves);
     for (uint32_t k = 0; k < nk; ++k) {
       const float twice = 2.0f * gamma[kp + k];
       if (twice == 0.0f) continue;
@@ -158,6 +172,31 @@ void reconstruct_group_avx512(const BasisGenerator& gen, uint32_t g, const float
   const __m512 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
   for (uint32_t m = 0; m < 8; ++m)
     _mm512_storeu_ps(o + 16 * m, _mm512_fmadd_ps(a, acc[m], _mm512_loadu_ps(o + 16 * m)));
+}
+
+// Two whole groups g, g + 1 when K_l ≤ 8: one Philox batch serves both (Lanes::paired), and the two
+// groups' 16 accumulators share each basis' broadcast.
+void reconstruct_pair_avx512(const BasisGenerator& gen, uint32_t g, const float* gamma, uint32_t k_l,
+                             float sum_gamma, float alpha, float* out) {
+  alignas(64) uint16_t halves[kHalvesPerBatch];
+  const uint32_t gs[1] = {g}, ks[1] = {0};
+  philox_batches<1>(gen, Lanes::paired, gs, ks, halves);
+  __m512 a[16];
+  for (auto& x : a) x = _mm512_set1_ps(sum_gamma);
+  for (uint32_t k = 0; k < k_l; ++k) {
+    const float twice = 2.0f * gamma[k];
+    if (twice == 0.0f) continue;
+    const __m512 t = _mm512_set1_ps(twice);
+    const uint16_t* h = halves + 2 * k;  // group g; group g + 1 is 16 halves further (lanes 8..15)
+    for (uint32_t m = 0; m < 8; ++m) {
+      a[m] = _mm512_mask_sub_ps(a[m], batch_mask(h, m), a[m], t);
+      a[8 + m] = _mm512_mask_sub_ps(a[8 + m], batch_mask(h + 16, m), a[8 + m], t);
+    }
+  }
+  float* o = out + uint64_t{g} * kGroup;
+  const __m512 al = _mm512_set1_ps(alpha);
+  for (uint32_t m = 0; m < 16; ++m)
+    _mm512_storeu_ps(o + 16 * m, _mm512_fmadd_ps(al, a[m], _mm512_loadu_ps(o + 16 * m)));
 }
 #endif
 
@@ -195,6 +234,28 @@ double tile_total(const float* x, uint64_t n) {
   return lanes_sum(lanes);
 }
 
+#ifdef FERRET_RADEMACHER_AVX512
+// The first W bases of a batch over `full` whole groups (x = their first coordinate): W accumulators
+// in registers while each 16-coordinate vector of Δ is added under W masks. W < 16 when the batch is
+// short (K_l mod 16, or K_l < 16: common with many small blocks), so no adds are spent on absent
+// bases; lanes.m rows W .. 15 are zeroed.
+template <uint32_t W>
+void project_groups_avx512(const uint16_t* halves, Lanes layout, uint32_t full, const float* x, TileLanes& lanes) {
+  __m512 acc[W];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (uint32_t g = 0; g < full; ++g) {
+    const float* xg = x + uint64_t{g} * kGroup;
+    const uint16_t* h = group_halves(halves, layout, g);
+    for (uint32_t m = 0; m < 8; ++m) {
+      const __m512 v = _mm512_loadu_ps(xg + 16 * m);
+      for (uint32_t i = 0; i < W; ++i) acc[i] = _mm512_mask_add_ps(acc[i], batch_mask(h + 2 * i, m), acc[i], v);
+    }
+  }
+  for (uint32_t i = 0; i < W; ++i) _mm512_store_ps(lanes.m[i], acc[i]);
+  for (uint32_t i = W; i < kBatch; ++i) std::fill(lanes.m[i], lanes.m[i] + kRademacherLanes, 0.0f);
+}
+#endif
+
 // One batch of up to 16 bases over one tile: partial[k0 + i] += T − 2 M_i.
 void project_tile_batch(const BasisGenerator& gen, uint64_t tile_begin, uint64_t n, uint32_t k0, uint32_t nb,
                         const float* delta, double total, double* partial) {
@@ -209,19 +270,17 @@ void project_tile_batch(const BasisGenerator& gen, uint64_t tile_begin, uint64_t
   constexpr uint32_t kGroupsPerTile = kRademacherTile / kGroup;
   alignas(64) uint16_t halves[kGroupsPerTile * kHalvesPerBatch];
   uint32_t gs[kGroupsPerTile], ks[kGroupsPerTile];
-  for (uint32_t g = 0; g < full; ++g) gs[g] = g_begin + g, ks[g] = k0;
-  philox_batch_list(gen, gs, ks, full, halves);
-  __m512 acc[kBatch];
-  for (auto& a : acc) a = _mm512_setzero_ps();
-  for (uint32_t g = 0; g < full; ++g) {
-    const float* x = delta + tile_begin + uint64_t{g} * kGroup;
-    const uint16_t* h = halves + g * kHalvesPerBatch;
-    for (uint32_t m = 0; m < 8; ++m) {
-      const __m512 v = _mm512_loadu_ps(x + 16 * m);
-      for (uint32_t i = 0; i < kBatch; ++i) acc[i] = _mm512_mask_add_ps(acc[i], batch_mask(h + 2 * i, m), acc[i], v);
-    }
-  }
-  for (uint32_t i = 0; i < kBatch; ++i) _mm512_store_ps(lanes.m[i], acc[i]);
+  const Lanes layout = nb <= 8 ? Lanes::paired : Lanes::wide;
+  const uint32_t batches = layout == Lanes::paired ? (full + 1) / 2 : full;
+  for (uint32_t b = 0; b < batches; ++b) gs[b] = g_begin + (layout == Lanes::paired ? 2 * b : b), ks[b] = k0;
+  philox_batch_list(gen, layout, gs, ks, batches, halves);
+  const float* x = delta + tile_begin;
+  if (nb <= 4)
+    project_groups_avx512<4>(halves, layout, full, x, lanes);
+  else if (nb <= 8)
+    project_groups_avx512<8>(halves, layout, full, x, lanes);
+  else
+    project_groups_avx512<16>(halves, layout, full, x, lanes);
 #else
   for (auto& row : lanes.m) std::fill(row, row + kRademacherLanes, 0.0f);
   for (uint32_t g = 0; g < full; ++g) {
@@ -262,6 +321,11 @@ void rademacher_reconstruct_range(const BasisGenerator& generator, uint64_t begi
     const auto gi = static_cast<uint32_t>(g);
     const uint32_t valid = static_cast<uint32_t>(std::min<uint64_t>(kGroup, end - g * kGroup));
 #ifdef FERRET_RADEMACHER_AVX512
+    if (k_l <= 8 && g + 1 < g_end && end - g * kGroup >= 2 * kGroup) {
+      reconstruct_pair_avx512(generator, gi, gamma, k_l, sum_gamma, alpha, out);
+      ++g;
+      continue;
+    }
     if (valid == kGroup) {
       reconstruct_group_avx512(generator, gi, gamma, k_l, sum_gamma, alpha, out);
       continue;

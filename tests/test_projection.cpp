@@ -283,11 +283,11 @@ TEST(ReconstructAdd, ZeroCoefficientsAddNothing) {
 
 // ---- the fused rademacher kernels follow their rounding contract (rademacher.hpp) bit for bit ----
 
-// Blocks with partial 128-groups and partial 16-vectors, several tiles, K_l below, at and above the
-// 16-basis batch; every block has ≤ 256 tiles, so each tile is its own chunk (projection.cpp).
+// Blocks with partial 128-groups and partial 16-vectors, several tiles, K_l below 8 (two groups per
+// Philox batch), at and above the 16-basis batch; every block has ≤ 256 tiles, so each tile is its own chunk (projection.cpp).
 Layout rademacher_layout() {
   return {{{"a", 0, 77}, {"b", 77, 4096 * 3 + 200}, {"c", 4096 * 3 + 277, 128}, {"d", 4096 * 3 + 405, 9000}},
-          {3, 16, 17, 40},
+          {17, 5, 16, 40},
           4096 * 3 + 9405};
 }
 
