@@ -7,7 +7,7 @@
 #include <cmath>
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
-#include <immintrin.h>
+#include "ferret/philox_avx512.hpp"
 #define FERRET_RADEMACHER_AVX512 1
 #endif
 
@@ -27,23 +27,10 @@ inline bool sign_set(const Words& w, uint32_t c, uint32_t i) { return (w[c / 32]
 inline uint32_t sign_mask16(const Words& w, uint32_t m, uint32_t i) { return (w[m / 2][i] >> (16 * (m % 2))) & 0xFFFFu; }
 
 #ifdef FERRET_RADEMACHER_AVX512
-// ---- Philox, 16 bases per vector, N batches interleaved ---------------------------------------------
-// Batch b is the 16 counters {g_b, k0_b + lane, block, round}, lane = 0..15 (group_words16's batch).
-// Each 32×32→64 product is two vpmuludq (even / odd lanes) blended back into 32-bit lanes; a round
-// is a chain of ≈ 7 cycles of latency, so N independent batches are interleaved to keep the
-// multiplier busy. Output: batch b's words as 16-bit halves, half (q, lane i, h) at
-// out[b·128 + 32q + 2i + h] (little-endian lanes), which is where the masks are loaded from.
+// ---- Philox, 16 bases per vector (philox_avx512.hpp) -------------------------------------------------
+// Output: batch b's words as 16-bit halves, half (q, lane i, h) at out[b·128 + 32q + 2i + h]
+// (little-endian lanes), which is where the masks are loaded from.
 inline constexpr uint32_t kHalvesPerBatch = 128;
-
-// Lane-wise 32×32→64 products of x and m (m the same in every lane): `even` holds lanes 0, 2, ..
-// as 64-bit products, `odd` lanes 1, 3, ..; the halves are moved back with in-lane dword shuffles
-// (the shuffle port), not 64-bit shifts, which would compete with the multiplies for one port.
-inline void mul_hi_lo(__m512i x, __m512i m, __m512i& hi, __m512i& lo) {
-  const __m512i even = _mm512_mul_epu32(x, m);
-  const __m512i odd = _mm512_mul_epu32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m);  // dwords 1,1,3,3
-  hi = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_DDBB);  // even lanes: dword i + 1 of even
-  lo = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CCAA);  // odd lanes: dword i − 1 of odd
-}
 
 // Lane layouts of a batch: `wide` = 16 bases of one group (lane i: g, k0 + i); `paired` = 8 bases of
 // two groups, for short batches (lane i: g + i / 8, k0 + i % 8), so no lane is wasted when K_l ≤ 8.
@@ -52,40 +39,18 @@ enum class Lanes { wide, paired };
 template <int N>
 inline void philox_batches(const BasisGenerator& gen, Lanes layout, const uint32_t* g, const uint32_t* k0,
                            uint16_t* out) {
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kPhiloxM0)), m1 = _mm512_set1_epi32(static_cast<int>(kPhiloxM1));
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane = simd::lane_index();
   const bool paired = layout == Lanes::paired;
   const __m512i g_step = paired ? _mm512_srli_epi32(lane, 3) : _mm512_setzero_si512();
   const __m512i k_step = paired ? _mm512_and_si512(lane, _mm512_set1_epi32(7)) : lane;
-  __m512i x0[N], x1[N], x2[N], x3[N];
+  __m512i x0[N], x1[N], words[N][4];
   for (int b = 0; b < N; ++b) {
     x0[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(g[b])), g_step);
     x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), k_step);
-    x2[b] = _mm512_set1_epi32(static_cast<int>(gen.block_index()));
-    x3[b] = _mm512_set1_epi32(static_cast<int>(gen.round_index()));
   }
-  uint32_t c0 = gen.philox_key()[0], c1 = gen.philox_key()[1];
-  for (int r = 0; r < 10; ++r) {
-    const __m512i key0 = _mm512_set1_epi32(static_cast<int>(c0)), key1 = _mm512_set1_epi32(static_cast<int>(c1));
-    for (int b = 0; b < N; ++b) {
-      __m512i hi0, lo0, hi1, lo1;
-      mul_hi_lo(x0[b], m0, hi0, lo0);
-      mul_hi_lo(x2[b], m1, hi1, lo1);
-      x0[b] = _mm512_ternarylogic_epi32(hi1, x1[b], key0, 0x96);  // three-way xor
-      x1[b] = lo1;
-      x2[b] = _mm512_ternarylogic_epi32(hi0, x3[b], key1, 0x96);
-      x3[b] = lo0;
-    }
-    c0 += kPhiloxW0;
-    c1 += kPhiloxW1;
-  }
-  for (int b = 0; b < N; ++b) {
-    uint16_t* o = out + b * kHalvesPerBatch;
-    _mm512_storeu_si512(o, x0[b]);
-    _mm512_storeu_si512(o + 32, x1[b]);
-    _mm512_storeu_si512(o + 64, x2[b]);
-    _mm512_storeu_si512(o + 96, x3[b]);
-  }
+  simd::philox16<N>(x0, x1, gen.block_index(), gen.round_index(), gen.philox_key(), words);
+  for (int b = 0; b < N; ++b)
+    for (int q = 0; q < 4; ++q) _mm512_storeu_si512(out + b * kHalvesPerBatch + 32 * q, words[b][q]);
 }
 
 // Batches i < n of the lists, four at a time.

@@ -93,7 +93,8 @@ TEST(BasisMapping, GaussianIsBoxMullerOnWordPairs) {
 
 TEST(BasisMapping, TruncnormalIsInverseCdfOfOneWord) {
   const uint64_t seed = 77;
-  for (uint64_t d : {uint64_t{2}, uint64_t{10}, uint64_t{3000}}) {
+  // Both transforms: Giles' erfinv (d < 255) and the Taylor series (d ≥ 255), at and near the switch.
+  for (uint64_t d : {uint64_t{2}, uint64_t{10}, uint64_t{254}, uint64_t{255}, uint64_t{3000}, uint64_t{200000}}) {
     const auto v = basis_vector(Basis::truncnormal, seed, 9, 0, 4, d);
     const uint64_t key64 = splitmix64(seed);
     const std::array<uint32_t, 2> key{static_cast<uint32_t>(key64), static_cast<uint32_t>(key64 >> 32)};

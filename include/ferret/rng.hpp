@@ -22,7 +22,9 @@
 //   truncnormal (G = 4):  N(0, 1) truncated to [-a, a], a = 1/sqrt(d_l) (the paper's basis, ‖v‖ ≤ 1),
 //                         by inverse CDF: word w_q -> entry 4g+q,
 //                         t = (2·(w_q >> 8) + 1 - 2^24)·2^-24 in (-1, 1) (exact in float),
-//                         v = sqrt(2)·erfinv(t·erf(a/sqrt(2))).
+//                         v = sqrt(2)·erfinv(t·erf(a/sqrt(2))); erfinv is Giles' central branch, or,
+//                         when s = erf(a/√2) < 0.05 (d_l ≥ 255), with x = t·s:
+//                         v = (x·√(π/2))·fma(fma(7π²/480, x², π/12), x², 1)   (Taylor, ≤ 1e-9 rel.).
 //
 // Bit reproducibility: rademacher is exact. gaussian and truncnormal use only integer bit operations
 // and IEEE float +, −, ×, fma (our own log, sin/cos, sqrt and erfinv, see rng.cpp; every

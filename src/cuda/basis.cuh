@@ -226,8 +226,19 @@ FERRET_HD float symmetric_unit_from_word(uint32_t w) {  // (2·(w >> 8) + 1 − 
   return mul_rn(static_cast<float>(odd), kTwoPow24Inv);
 }
 
+// rng.cpp's choice and series (truncnormal_series_from_word): Taylor below kSeriesMaxScale.
+constexpr float kSeriesMaxScale = 0.05f;
+constexpr float kSqrtHalfPi = 1.25331413731550025f;
+constexpr float kSeriesC3 = 0.261799387799149436f;
+constexpr float kSeriesC5 = 0.143931730849219790f;
+
 FERRET_HD float truncnormal_from_word(uint32_t w, float scale) {
-  return mul_rn(erfinv_central(mul_rn(symmetric_unit_from_word(w), scale)), kSqrt2);
+  const float x = mul_rn(symmetric_unit_from_word(w), scale);
+  if (scale < kSeriesMaxScale) {
+    const float x2 = mul_rn(x, x);
+    return mul_rn(mul_rn(x, kSqrtHalfPi), fma_rn(fma_rn(kSeriesC5, x2, kSeriesC3), x2, 1.0f));
+  }
+  return mul_rn(erfinv_central(x), kSqrt2);
 }
 
 // The four entries 4g .. 4g+3 of a float basis from the words of group g.
