@@ -83,6 +83,14 @@ void Comm::broadcast_from_root(std::span<float> buf) {
   if (rank_ != 0) traffic_.down += bytes_of(buf);
 }
 
+void Comm::allreduce_sum(std::span<float> buf) {
+  for_each_chunk(buf, max_message_floats_, [&](float* data, int n) {
+    FERRET_MPI(MPI_Allreduce(MPI_IN_PLACE, data, n, MPI_FLOAT, MPI_SUM, comm_));
+  });
+  traffic_.up += bytes_of(buf);
+  traffic_.down += bytes_of(buf);
+}
+
 std::vector<uint64_t> Comm::allgather(uint64_t value) {
   std::vector<uint64_t> all(size_);
   FERRET_MPI(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_));

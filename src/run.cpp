@@ -370,6 +370,9 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   auto& model = st.model;
   auto& fp = st.fp;
   auto& server = *st.server;
+  // The data plane of the round (the upload's sum, the step's broadcast): host buffers over MPI.
+  // Parameters on GPUs would use an NcclComm here (data_comm.hpp); the control plane stays on comm.
+  DataComm& data_comm = comm;
   auto& encoded = st.encoded;
   const int64_t start_round = st.start_round;
 
@@ -479,7 +482,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
     // A rank that uploads nothing would only time its wait for the clients' training here.
     t0 = Clock::now();
-    comm.reduce_sum_to_root(upload, senders);
+    data_comm.reduce_sum_to_root(upload, senders);
     if (!senders[comm.rank()]) t0 = Clock::now();
     auto step = std::span(upload).first(payload);
     const double total_weight = upload[payload + 0];
@@ -489,7 +492,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       if (total_weight > 0.0) server.step(step, total_weight, r);
       else std::fill(step.begin(), step.end(), 0.0f);  // every update was dropped: the model stays
     }
-    comm.broadcast_from_root(step);
+    data_comm.broadcast_from_root(step);
     t.comm += seconds_since(t0);
 
     // ---- every rank applies the same step ----

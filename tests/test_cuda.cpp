@@ -380,29 +380,41 @@ TEST(NcclComm, ReduceBroadcastAndAllreduceSum) {
   const float ranks_sum = static_cast<float>(size * (size + 1) / 2);
 
   DeviceVector reduced(mine);
-  comm.reduce_sum_to_root(reduced.get(), n);
+  comm.reduce_sum_to_root(std::span(reduced.get(), n), std::vector<bool>(size, true));
   const auto after_reduce = reduced.download();
   for (size_t i = 0; i < n; ++i) {
     const float expected = rank == 0 ? ranks_sum * static_cast<float>(i % 7) : mine[i];
     if (after_reduce[i] != expected) FAIL() << "reduce: entry " << i << " = " << after_reduce[i] << ", expected " << expected;
   }
+  // Members only: the last rank sends, rank 0 (not a member) receives; the others take no part.
+  std::vector<bool> last_only(size, false);
+  last_only[size - 1] = true;
+  DeviceVector partial(mine);
+  comm.reduce_sum_to_root(std::span(partial.get(), n), last_only);
+  const auto after_partial = partial.download();
+  const float last_factor = size == 1 ? 1.0f : static_cast<float>(size + 1);  // rank 0's own + rank size−1's
+  for (size_t i = 0; i < n; ++i) {
+    const float expected = rank == 0 ? last_factor * static_cast<float>(i % 7) : mine[i];
+    if (after_partial[i] != expected) FAIL() << "member reduce: entry " << i << " = " << after_partial[i];
+  }
 
   std::vector<float> root_values(n);
   for (size_t i = 0; i < n; ++i) root_values[i] = rank == 0 ? static_cast<float>(i % 13) : -1.0f;
   DeviceVector broadcast(root_values);
-  comm.broadcast_from_root(broadcast.get(), n);
+  comm.broadcast_from_root(std::span(broadcast.get(), n));
   const auto after_broadcast = broadcast.download();
   for (size_t i = 0; i < n; ++i)
     if (after_broadcast[i] != static_cast<float>(i % 13)) FAIL() << "broadcast: entry " << i << " = " << after_broadcast[i];
 
   DeviceVector all(mine);
-  comm.allreduce_sum(all.get(), n);
+  comm.allreduce_sum(std::span(all.get(), n));
   const auto after_allreduce = all.download();
   for (size_t i = 0; i < n; ++i)
     if (after_allreduce[i] != ranks_sum * static_cast<float>(i % 7)) FAIL() << "allreduce: entry " << i;
 
   const uint64_t bytes = n * sizeof(float);
-  EXPECT_EQ(comm.traffic().up, 2 * bytes);
+  const uint64_t member_reduces = 1 + (rank == size - 1 ? 1 : 0);
+  EXPECT_EQ(comm.traffic().up, (member_reduces + 1) * bytes);
   EXPECT_EQ(comm.traffic().down, rank == 0 ? bytes : 2 * bytes);
 }
 #endif

@@ -369,4 +369,22 @@ TEST(Comm, ChunkedReduceAndBroadcastEqualOneMessage) {
   EXPECT_THROW(comm.set_max_message_bytes(2), std::invalid_argument);
 }
 
+// The DataComm all-reduce of the MPI backend, through the interface, chunked like the others.
+TEST(Comm, ChunkedAllreduceSumThroughTheDataCommInterface) {
+  ferret::Comm comm;
+  comm.set_max_message_bytes(5 * sizeof(float));  // 51 floats → 11 messages
+  ferret::DataComm& data = comm;
+  EXPECT_FALSE(data.device_buffers());
+  const int P = data.size();
+  std::vector<float> buf(51);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<float>((data.rank() + 1) * static_cast<int>(i));
+  const ferret::Traffic before = data.traffic();
+  data.allreduce_sum(buf);
+  for (size_t i = 0; i < buf.size(); ++i)
+    ASSERT_EQ(buf[i], static_cast<float>(P * (P + 1) / 2 * static_cast<int>(i))) << "at " << i;
+  const ferret::Traffic sent = data.traffic() - before;
+  EXPECT_EQ(sent.up, 51u * sizeof(float));
+  EXPECT_EQ(sent.down, 51u * sizeof(float));
+}
+
 }  // namespace

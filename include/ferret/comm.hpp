@@ -1,12 +1,8 @@
-// defines: MpiSession, Comm, Traffic — the only place that talks to MPI
+// defines: MpiSession, Comm — the only place that talks to MPI
 //
-// Comm knows buffers, not models. Every call counts the payload this rank hands to MPI, in one of
-// three categories, so the bytes in metrics.h5 are measured where they are sent, not computed
-// from a formula:
-//   up      — client data on its way to the server (the coefficient vector + header, the block
-//             norms for the norm allocation, FedAvg's full update), counted by each sending rank;
-//   down    — what a rank receives from the server (the broadcast update), counted by each receiver;
-//   control — bookkeeping that is not part of the algorithm (replica checksums, timings, losses).
+// Comm is the MPI backend of DataComm (data_comm.hpp: the float collectives of a round, on host
+// memory, and the traffic accounting) plus the control plane every run needs whatever the data
+// backend: allgather, strings, control reductions, barrier, abort. It knows buffers, not models.
 // Collectives on one rank (np = 1) still go through MPI and are counted the same way.
 #pragma once
 
@@ -18,12 +14,9 @@
 #include <string>
 #include <vector>
 
-namespace ferret {
+#include "ferret/data_comm.hpp"
 
-struct Traffic {
-  uint64_t up = 0, down = 0, control = 0;
-  Traffic operator-(const Traffic& o) const { return {up - o.up, down - o.down, control - o.control}; }
-};
+namespace ferret {
 
 // Initialises MPI for the life of the object (threads: funneled; only the main thread calls MPI).
 class MpiSession {
@@ -34,26 +27,25 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
 };
 
-class Comm {
+class Comm final : public DataComm {
  public:
   explicit Comm(MPI_Comm comm = MPI_COMM_WORLD);
-  ~Comm();
+  ~Comm() override;
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
   bool is_root() const { return rank_ == 0; }
-  const Traffic& traffic() const { return traffic_; }
+  bool device_buffers() const override { return false; }
+  const Traffic& traffic() const override { return traffic_; }
 
-  // Sum of `buf` over `members` (ranks that hold client data this round) into rank 0's `buf`.
-  // Only members and rank 0 take part (a cached sub-communicator), so a rank without selected
-  // clients sends nothing. Every rank of the world must call it with the same `members`.
-  // Counted as `up` by each member (rank 0 too when it is a member, i.e. hosts clients).
-  void reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members);
-
-  // Rank 0's `buf` to every rank. Counted as `down` by each receiving rank.
-  void broadcast_from_root(std::span<float> buf);
+  // DataComm's reduce: only members and rank 0 take part (a cached sub-communicator), so a rank
+  // without selected clients sends nothing. Counted as `up` by each member (rank 0 too when it is
+  // a member, i.e. hosts clients).
+  void reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) override;
+  void broadcast_from_root(std::span<float> buf) override;
+  void allreduce_sum(std::span<float> buf) override;
 
   // Control-plane helpers (counted as `control`).
   enum class Op { sum, max };

@@ -1,29 +1,10 @@
-// defines: NcclComm — the data-plane collectives of a round (reduce to rank 0, broadcast from
-//          rank 0, all-reduce) on device buffers through NCCL, bootstrapped over MPI.
+// defines: NcclComm — DataComm's collectives of a round (reduce to rank 0, broadcast from rank 0,
+//          all-reduce) on device buffers through NCCL, bootstrapped over MPI.
 //
-// ---- Proposed common interface (not wired yet; comm.hpp is unchanged) ---------------------------
-// The round loop needs only three float collectives on d- or K-length buffers; the control plane
-// (allgather of checksums, strings, timings, barriers, abort) stays on MPI in both cases. So:
-//
-//   // Where a round's float buffers travel: host memory over MPI (Comm) or device memory over
-//   // NCCL (NcclComm). Every rank calls each function in the same order.
-//   class DataComm {
-//    public:
-//     virtual ~DataComm() = default;
-//     virtual bool device_buffers() const = 0;   // true: the pointers are CUDA device memory
-//     // Σ over `members` into rank 0's buf (non-members send nothing; NCCL: they send zeros or
-//     // use a cached ncclCommSplit of the members, like Comm's MPI sub-communicators).
-//     virtual void reduce_sum_to_root(float* buf, size_t n, const std::vector<bool>& members) = 0;
-//     virtual void broadcast_from_root(float* buf, size_t n) = 0;
-//     virtual void allreduce_sum(float* buf, size_t n) = 0;  // FedAvg's d-vector
-//     virtual const Traffic& traffic() const = 0;           // the same up / down accounting
-//   };
-//
-// with Comm implementing it on spans of host memory (its existing chunked MPI code) and NcclComm on
-// device memory; `--device cuda` would construct an NcclComm next to the MPI Comm, run
-// cuda_project / cuda_reconstruct_add (cuda_projection.hpp) on the parameters, and pass K-length
-// coefficient vectors through either (they are small: MPI on the host is as good), while
-// FedAvg's d-length update uses NcclComm::allreduce_sum on the device.
+// The NCCL backend of DataComm (data_comm.hpp). `--device cuda` runs (not wired yet: the round loop
+// still keeps parameters on the host) would construct one next to the MPI Comm, run cuda_project /
+// cuda_reconstruct_add (cuda_projection.hpp) on the parameters, and pass FedAvg's d-length update
+// through it on the device.
 //
 // ---- Semantics ----------------------------------------------------------------------------------
 // Construction is collective over the MPI communicator: rank 0 creates the ncclUniqueId, MPI_Bcast
@@ -33,48 +14,56 @@
 // LibTorch's default stream) and returns once the result is in the buffer (it synchronizes the
 // stream), so host code may use it at once. NCCL counts are size_t: no chunking is needed.
 // Errors throw std::runtime_error naming the call and NCCL's / CUDA's error string.
-// Traffic is counted like Comm: reduce -> `up` by every rank (all ranks send), broadcast -> `down`
-// by every rank but 0, allreduce -> `up` and `down` by every rank.
+// Traffic is counted like Comm: reduce -> `up` by every member, broadcast -> `down` by every rank
+// but 0, allreduce -> `up` and `down` by every rank.
 #pragma once
 
 #include <mpi.h>
 
 #include <cstddef>
 
-#include "ferret/comm.hpp"  // Traffic
+#include <map>
+#include <vector>
+
+#include "ferret/data_comm.hpp"
 
 struct ncclComm;     // NCCL's communicator: ncclComm_t is ncclComm*
 struct CUstream_st;  // cudaStream_t is CUstream_st*
 
 namespace ferret {
 
-class NcclComm {
+class NcclComm final : public DataComm {
  public:
   explicit NcclComm(MPI_Comm comm = MPI_COMM_WORLD, CUstream_st* stream = nullptr);
-  ~NcclComm();
+  ~NcclComm() override;
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  bool device_buffers() const override { return true; }
   int device() const { return device_; }  // the CUDA device this rank's communicator uses
-  const Traffic& traffic() const { return traffic_; }
+  const Traffic& traffic() const override { return traffic_; }
 
-  // Element-wise Σ over all ranks of device_buf[0, n) into rank 0's device_buf (in place there;
-  // the other ranks' buffers are left unchanged).
-  void reduce_sum_to_root(float* device_buf, size_t n);
-  // Rank 0's device_buf[0, n) to every rank.
-  void broadcast_from_root(float* device_buf, size_t n);
-  // Element-wise Σ over all ranks into every rank's device_buf.
-  void allreduce_sum(float* device_buf, size_t n);
+  // Σ over `members` of buf (device memory) into rank 0's buf (in place there; the other ranks'
+  // buffers are left unchanged). Like Comm, only members and rank 0 take part: a communicator
+  // split from the world one (ncclCommSplit, collective, cached per membership), so a rank without
+  // selected clients sends nothing.
+  void reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) override;
+  // Rank 0's buf to every rank.
+  void broadcast_from_root(std::span<float> buf) override;
+  // Element-wise Σ over all ranks into every rank's buf.
+  void allreduce_sum(std::span<float> buf) override;
 
  private:
-  void finish(const char* call);  // waits for the stream, then checks NCCL's asynchronous error
+  void finish(const char* call, ncclComm* comm);  // waits for the stream, then checks NCCL's async error
+  ncclComm* sub_comm(const std::vector<bool>& members);  // null on ranks outside it
 
   ncclComm* comm_ = nullptr;
   CUstream_st* stream_ = nullptr;
   int rank_ = 0, size_ = 1, device_ = -1;
   Traffic traffic_;
+  std::map<std::vector<bool>, ncclComm*> sub_comms_;
 };
 
 }  // namespace ferret

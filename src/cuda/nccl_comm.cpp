@@ -45,35 +45,55 @@ NcclComm::NcclComm(MPI_Comm comm, CUstream_st* stream) : stream_(stream) {
   nccl_check(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
 }
 
-NcclComm::~NcclComm() {
-  if (comm_) ncclCommDestroy(comm_);  // no throw from a destructor
+NcclComm::~NcclComm() {  // no throw from a destructor
+  for (auto& [members, c] : sub_comms_)
+    if (c) ncclCommDestroy(c);
+  if (comm_) ncclCommDestroy(comm_);
 }
 
-void NcclComm::finish(const char* call) {
+void NcclComm::finish(const char* call, ncclComm_t comm) {
   FERRET_CUDA_CHECK(cudaStreamSynchronize(stream_));
   ncclResult_t async = ncclSuccess;
-  nccl_check(ncclCommGetAsyncError(comm_, &async), "ncclCommGetAsyncError", comm_);
-  nccl_check(async, call, comm_);
+  nccl_check(ncclCommGetAsyncError(comm, &async), "ncclCommGetAsyncError", comm);
+  nccl_check(async, call, comm);
 }
 
-void NcclComm::reduce_sum_to_root(float* device_buf, size_t n) {
-  float* result = rank_ == 0 ? device_buf : nullptr;  // NCCL writes no receive buffer off the root
-  nccl_check(ncclReduce(device_buf, result, n, ncclFloat32, ncclSum, 0, comm_, stream_), "ncclReduce", comm_);
-  finish("ncclReduce");
-  traffic_.up += bytes_of(n);
+ncclComm_t NcclComm::sub_comm(const std::vector<bool>& members) {
+  if (static_cast<int>(members.size()) != size_)
+    throw std::invalid_argument("NcclComm: membership has " + std::to_string(members.size()) + " entries for " +
+                                std::to_string(size_) + " ranks");
+  auto it = sub_comms_.find(members);
+  if (it != sub_comms_.end()) return it->second;
+  // Collective over the world communicator, only when the membership changes. key = world rank,
+  // so world rank 0 is rank 0 (the root) of the split.
+  const bool in = rank_ == 0 || members[rank_];
+  ncclComm_t c = nullptr;
+  nccl_check(ncclCommSplit(comm_, in ? 0 : NCCL_SPLIT_NOCOLOR, rank_, &c, nullptr), "ncclCommSplit", comm_);
+  sub_comms_.emplace(members, c);
+  return c;
 }
 
-void NcclComm::broadcast_from_root(float* device_buf, size_t n) {
-  nccl_check(ncclBroadcast(device_buf, device_buf, n, ncclFloat32, 0, comm_, stream_), "ncclBroadcast", comm_);
-  finish("ncclBroadcast");
-  if (rank_ != 0) traffic_.down += bytes_of(n);
+void NcclComm::reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) {
+  ncclComm_t c = sub_comm(members);
+  if (!c) return;  // this rank hosts no selected client and is not the root
+  float* result = rank_ == 0 ? buf.data() : nullptr;  // NCCL writes no receive buffer off the root
+  nccl_check(ncclReduce(buf.data(), result, buf.size(), ncclFloat32, ncclSum, 0, c, stream_), "ncclReduce", c);
+  finish("ncclReduce", c);
+  if (members[rank_]) traffic_.up += bytes_of(buf.size());
 }
 
-void NcclComm::allreduce_sum(float* device_buf, size_t n) {
-  nccl_check(ncclAllReduce(device_buf, device_buf, n, ncclFloat32, ncclSum, comm_, stream_), "ncclAllReduce", comm_);
-  finish("ncclAllReduce");
-  traffic_.up += bytes_of(n);
-  traffic_.down += bytes_of(n);
+void NcclComm::broadcast_from_root(std::span<float> buf) {
+  nccl_check(ncclBroadcast(buf.data(), buf.data(), buf.size(), ncclFloat32, 0, comm_, stream_), "ncclBroadcast", comm_);
+  finish("ncclBroadcast", comm_);
+  if (rank_ != 0) traffic_.down += bytes_of(buf.size());
+}
+
+void NcclComm::allreduce_sum(std::span<float> buf) {
+  nccl_check(ncclAllReduce(buf.data(), buf.data(), buf.size(), ncclFloat32, ncclSum, comm_, stream_), "ncclAllReduce",
+             comm_);
+  finish("ncclAllReduce", comm_);
+  traffic_.up += bytes_of(buf.size());
+  traffic_.down += bytes_of(buf.size());
 }
 
 }  // namespace ferret
