@@ -39,11 +39,20 @@ enum class Lanes { wide, paired };
 template <int N>
 inline void philox_batches(const BasisGenerator& gen, Lanes layout, const uint32_t* g, const uint32_t* k0,
                            uint16_t* out) {
+  __m512i words[N][4];
+  if (layout == Lanes::wide) {
+    uint32_t gb[N], kb[N];
+    for (int b = 0; b < N; ++b) gb[b] = g[b], kb[b] = k0[b];
+    simd::philox16_broadcast_g<N>(gb, kb, gen.block_index(), gen.round_index(), gen.philox_key(), words);
+    for (int b = 0; b < N; ++b)
+      for (int q = 0; q < 4; ++q) _mm512_storeu_si512(out + b * kHalvesPerBatch + 32 * q, words[b][q]);
+    return;
+  }
   const __m512i lane = simd::lane_index();
   const bool paired = layout == Lanes::paired;
   const __m512i g_step = paired ? _mm512_srli_epi32(lane, 3) : _mm512_setzero_si512();
   const __m512i k_step = paired ? _mm512_and_si512(lane, _mm512_set1_epi32(7)) : lane;
-  __m512i x0[N], x1[N], words[N][4];
+  __m512i x0[N], x1[N];
   for (int b = 0; b < N; ++b) {
     x0[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(g[b])), g_step);
     x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), k_step);

@@ -55,6 +55,70 @@ inline void philox16(const __m512i (&x0_in)[N], const __m512i (&x1_in)[N], uint3
   for (int b = 0; b < N; ++b) words[b][0] = x0[b], words[b][1] = x1[b], words[b][2] = x2[b], words[b][3] = x3[b];
 }
 
+// philox16 for the common rademacher batch: every lane has counter {g, k0 + lane, c2, c3}, so the
+// first three rounds are partly lane-independent. Round 1 multiplies only constants; round 2 needs
+// only M0·x0 per lane and round 3 only M1·x2. Those scalar halves are computed once, which saves
+// 4 of the 20 vector products (≈ 20 % of the multiplies). Equal bit for bit to philox16.
+template <int N>
+inline void philox16_broadcast_g(const uint32_t (&g)[N], const uint32_t (&k0)[N], uint32_t c2, uint32_t c3,
+                                 std::array<uint32_t, 2> key, __m512i (&words)[N][4]) {
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kPhiloxM0)), m1 = _mm512_set1_epi32(static_cast<int>(kPhiloxM1));
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const auto hi = [](uint64_t p) { return static_cast<uint32_t>(p >> 32); };
+  const auto lo = [](uint64_t p) { return static_cast<uint32_t>(p); };
+  const auto set1 = [](uint32_t v) { return _mm512_set1_epi32(static_cast<int>(v)); };
+  uint32_t k0r = key[0], k1r = key[1];
+  __m512i x0[N], x1[N], x2[N], x3[N];
+  // Round 1: x0 = g (scalar), x2 = c2 (scalar); only x1 = k0 + lane differs across lanes.
+  const uint64_t p1_r1 = uint64_t{kPhiloxM1} * c2;
+  uint32_t s1[N], s2[N], s3[N];  // the scalar words after round 1 (x1, x2, x3)
+  for (int b = 0; b < N; ++b) {
+    const uint64_t p0 = uint64_t{kPhiloxM0} * g[b];
+    x0[b] = _mm512_xor_si512(_mm512_add_epi32(set1(k0[b]), lane), set1(hi(p1_r1) ^ k0r));
+    s1[b] = lo(p1_r1);
+    s2[b] = hi(p0) ^ c3 ^ k1r;
+    s3[b] = lo(p0);
+  }
+  k0r += kPhiloxW0, k1r += kPhiloxW1;
+  // Round 2: x0 per lane, x2 scalar.
+  uint32_t t0[N], t1[N];  // scalar x0, x1 after round 2
+  for (int b = 0; b < N; ++b) {
+    __m512i h0, l0;
+    mul_hi_lo(x0[b], m0, h0, l0);
+    const uint64_t p1 = uint64_t{kPhiloxM1} * s2[b];
+    t0[b] = hi(p1) ^ s1[b] ^ k0r;
+    t1[b] = lo(p1);
+    x2[b] = _mm512_ternarylogic_epi32(h0, set1(s3[b]), set1(k1r), 0x96);
+    x3[b] = l0;
+  }
+  k0r += kPhiloxW0, k1r += kPhiloxW1;
+  // Round 3: x0 scalar, x2 per lane.
+  for (int b = 0; b < N; ++b) {
+    __m512i h1, l1;
+    mul_hi_lo(x2[b], m1, h1, l1);
+    const uint64_t p0 = uint64_t{kPhiloxM0} * t0[b];
+    x0[b] = _mm512_ternarylogic_epi32(h1, set1(t1[b]), set1(k0r), 0x96);
+    x1[b] = l1;
+    x2[b] = _mm512_ternarylogic_epi32(set1(hi(p0)), x3[b], set1(k1r), 0x96);
+    x3[b] = set1(lo(p0));
+  }
+  k0r += kPhiloxW0, k1r += kPhiloxW1;
+  for (int r = 3; r < 10; ++r) {
+    const __m512i key0 = set1(k0r), key1 = set1(k1r);
+    for (int b = 0; b < N; ++b) {
+      __m512i hi0, lo0, hi1, lo1;
+      mul_hi_lo(x0[b], m0, hi0, lo0);
+      mul_hi_lo(x2[b], m1, hi1, lo1);
+      x0[b] = _mm512_ternarylogic_epi32(hi1, x1[b], key0, 0x96);
+      x1[b] = lo1;
+      x2[b] = _mm512_ternarylogic_epi32(hi0, x3[b], key1, 0x96);
+      x3[b] = lo0;
+    }
+    k0r += kPhiloxW0, k1r += kPhiloxW1;
+  }
+  for (int b = 0; b < N; ++b) words[b][0] = x0[b], words[b][1] = x1[b], words[b][2] = x2[b], words[b][3] = x3[b];
+}
+
 inline __m512i lane_index() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
 
 }  // namespace ferret::simd
