@@ -32,7 +32,9 @@ KERNEL_COLUMNS = ("op", "basis", "d", "k", "blocks", "threads", "seconds", "elem
                   "floor_seconds", "floor_fraction", "naive_seconds", "speedup_vs_naive")
 ROUND_COLUMNS = ("algorithm", "ranks", "d", "k", "time_local", "time_project", "time_comm", "time_reconstruct",
                  "time_eval", "time_round", "time_wait", "bytes_up", "bytes_down", "overhead_pct")
-ROUND_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct", "time_eval")
+ROUND_PARTS = ("time_local", "time_wait", "time_project", "time_comm", "time_reconstruct", "time_eval")
+# Columns added after the first ferret-bench files: read as 0 from older files.
+LATER_COLUMNS = ("time_wait",)
 
 
 def _table(f, group: str, columns) -> dict | None:
@@ -41,6 +43,9 @@ def _table(f, group: str, columns) -> dict | None:
         return None
     table = {}
     for c in columns:
+        if c not in f[group] and c in LATER_COLUMNS and table:
+            table[c] = np.zeros(len(next(iter(table.values()))))
+            continue
         if c not in f[group]:
             raise BadInput(f"'{f.filename}' lacks dataset /{group}/{c} (not a ferret-bench file?)")
         data = f[group][c][()]
@@ -142,7 +147,7 @@ def print_tables(kern, rounds, attrs) -> None:
                   f"{kern['threads'][i]:.0f} {kern['elements_per_s'][i]:.4g} {kern['floor_fraction'][i]:.3f} "
                   f"{kern['speedup_vs_naive'][i]:.1f}")
     if rounds is not None:
-        print("algorithm local project comm reconstruct eval bytes_up overhead_pct")
+        print("algorithm local wait project comm reconstruct eval bytes_up overhead_pct")
         for i in range(len(rounds["algorithm"])):
             print(" ".join([rounds["algorithm"][i]] + [f"{rounds[p][i]:.4g}" for p in ROUND_PARTS] +
                            [f"{rounds['bytes_up'][i]:.0f}", f"{rounds['overhead_pct'][i]:.2f}"]))

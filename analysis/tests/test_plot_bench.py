@@ -116,3 +116,18 @@ def test_plot_bench_refuses_a_metrics_file(tmp_path):
         f.create_dataset("rounds/eval_loss", data=[1.0])
     r = subprocess.run([PYTHON, str(ANALYSIS / "plot_bench.py"), str(bad)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "lacks dataset /rounds/" in r.stderr
+
+
+def test_a_file_from_before_time_wait_still_loads(sweep, tmp_path):
+    """Bench files written before /rounds/time_wait existed load with zero waits."""
+    import shutil
+    import h5py
+    path, _ = sweep
+    old = tmp_path / "old.h5"
+    shutil.copy(path, old)
+    with h5py.File(old, "a") as f:
+        expected_local = f["rounds/time_local"][()]
+        del f["rounds/time_wait"]
+    _, rounds, _ = load_bench(old)
+    assert np.array_equal(rounds["time_wait"], np.zeros(len(expected_local)))
+    assert np.array_equal(rounds["time_local"], expected_local)
