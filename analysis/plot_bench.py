@@ -29,12 +29,13 @@ from ferret_h5 import BadInput, main_guard, open_h5  # noqa: E402
 
 DPI = 110
 KERNEL_COLUMNS = ("op", "basis", "d", "k", "blocks", "threads", "seconds", "elements_per_s", "gb_per_s",
-                  "floor_seconds", "floor_fraction", "naive_seconds", "speedup_vs_naive")
+                  "floor_seconds", "floor_fraction", "philox_seconds", "philox_fraction", "naive_seconds",
+                  "speedup_vs_naive")
 ROUND_COLUMNS = ("algorithm", "ranks", "d", "k", "time_local", "time_project", "time_comm", "time_reconstruct",
                  "time_eval", "time_round", "time_wait", "bytes_up", "bytes_down", "overhead_pct")
 ROUND_PARTS = ("time_local", "time_wait", "time_project", "time_comm", "time_reconstruct", "time_eval")
-# Columns added after the first ferret-bench files: read as 0 from older files.
-LATER_COLUMNS = ("time_wait",)
+# Columns added after the first ferret-bench files, and what older files read as.
+LATER_COLUMNS = {"time_wait": 0.0, "philox_seconds": np.nan, "philox_fraction": np.nan}
 
 
 def _table(f, group: str, columns) -> dict | None:
@@ -44,7 +45,7 @@ def _table(f, group: str, columns) -> dict | None:
     table = {}
     for c in columns:
         if c not in f[group] and c in LATER_COLUMNS and table:
-            table[c] = np.zeros(len(next(iter(table.values()))))
+            table[c] = np.full(len(next(iter(table.values()))), LATER_COLUMNS[c])
             continue
         if c not in f[group]:
             raise BadInput(f"'{f.filename}' lacks dataset /{group}/{c} (not a ferret-bench file?)")
@@ -141,10 +142,11 @@ def print_tables(kern, rounds, attrs) -> None:
     print(f"# {attrs.get('mode', '?')} on {attrs.get('host', '?')} ({attrs.get('cpu', '?')}, "
           f"{attrs.get('cores', '?')} cores), {attrs.get('date', '?')}, ferret {attrs.get('version', '?')}")
     if kern is not None:
-        print("op basis d K L threads elements_per_s floor_fraction speedup_vs_naive")
+        print("op basis d K L threads elements_per_s floor_fraction philox_fraction speedup_vs_naive")
         for i in range(len(kern["op"])):
             print(f"{kern['op'][i]} {kern['basis'][i]} {kern['d'][i]:.0f} {kern['k'][i]:.0f} {kern['blocks'][i]:.0f} "
                   f"{kern['threads'][i]:.0f} {kern['elements_per_s'][i]:.4g} {kern['floor_fraction'][i]:.3f} "
+                  f"{kern['philox_fraction'][i]:.3f} "
                   f"{kern['speedup_vs_naive'][i]:.1f}")
     if rounds is not None:
         print("algorithm local wait project comm reconstruct eval bytes_up overhead_pct")

@@ -91,6 +91,21 @@ TEST(BasisMapping, GaussianIsBoxMullerOnWordPairs) {
   }
 }
 
+TEST(Philox, BulkWordsEqualOneCallEach) {
+  // n = 150: two 64-counter vector batches, a 16-counter one and a masked tail of 6.
+  const std::array<uint32_t, 2> key{0x12345678u, 0x9ABCDEF0u};
+  const uint32_t first = 0xFFFFFFF0u;  // the counter wraps inside the run
+  std::vector<uint32_t> w0(150), w1(150), w2(150), w3(150);
+  philox_words(key, first, 7, 8, 9, 150, w0.data(), w1.data(), w2.data(), w3.data());
+  for (uint32_t i = 0; i < 150; ++i) {
+    const auto w = philox4x32_10({first + i, 7, 8, 9}, key);
+    ASSERT_EQ(w0[i], w[0]) << i;
+    ASSERT_EQ(w1[i], w[1]) << i;
+    ASSERT_EQ(w2[i], w[2]) << i;
+    ASSERT_EQ(w3[i], w[3]) << i;
+  }
+}
+
 TEST(BasisMapping, TruncnormalIsInverseCdfOfOneWord) {
   const uint64_t seed = 77;
   // Both transforms: Giles' erfinv (d < 255) and the Taylor series (d ≥ 255), at and near the switch.

@@ -72,6 +72,8 @@ def test_sweep_file_is_self_consistent(sweep):
     np.testing.assert_allclose(kern["elements_per_s"] * kern["seconds"], kern["d"] * kern["k"] / kern["blocks"],
                                rtol=1e-9)
     np.testing.assert_allclose(kern["floor_fraction"], kern["floor_seconds"] / kern["seconds"], rtol=1e-9)
+    np.testing.assert_allclose(kern["philox_fraction"], kern["philox_seconds"] / kern["seconds"], rtol=1e-9)
+    assert np.all(kern["philox_seconds"] > 0)
     np.testing.assert_allclose(kern["speedup_vs_naive"], kern["naive_seconds"] / kern["seconds"], rtol=1e-9)
     bytes_per_d = np.where(kern["op"] == "project", 4.0, 8.0)
     np.testing.assert_allclose(kern["gb_per_s"] * kern["seconds"] * 1e9, bytes_per_d * kern["d"], rtol=1e-9)
@@ -119,7 +121,7 @@ def test_plot_bench_refuses_a_metrics_file(tmp_path):
 
 
 def test_a_file_from_before_time_wait_still_loads(sweep, tmp_path):
-    """Bench files written before /rounds/time_wait existed load with zero waits."""
+    """Bench files written before /rounds/time_wait and the Philox floor existed still load."""
     import shutil
     import h5py
     path, _ = sweep
@@ -128,6 +130,8 @@ def test_a_file_from_before_time_wait_still_loads(sweep, tmp_path):
     with h5py.File(old, "a") as f:
         expected_local = f["rounds/time_local"][()]
         del f["rounds/time_wait"]
-    _, rounds, _ = load_bench(old)
+        del f["kernels/philox_fraction"]
+    kern, rounds, _ = load_bench(old)
     assert np.array_equal(rounds["time_wait"], np.zeros(len(expected_local)))
+    assert np.all(np.isnan(kern["philox_fraction"]))
     assert np.array_equal(rounds["time_local"], expected_local)

@@ -1,4 +1,4 @@
-// defines: philox4x32_10, splitmix64, Basis (parse_basis, to_string), basis_group_size,
+// defines: philox4x32_10, philox_words, splitmix64, Basis (parse_basis, to_string), basis_group_size,
 //          basis_variance, fill_basis, BasisGenerator, erfinv_central, CounterRng
 //
 // All randomness of a run is counter-based: every number is a pure function of the run seed and
@@ -80,6 +80,12 @@ constexpr uint64_t splitmix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+
+// Words of philox4x32_10({first + i, c1, c2, c3}, key) for i < n into w0..w3 (structure of arrays),
+// with the generator's own code (16 counters per vector on AVX-512 builds). The basis generator's
+// bulk path; public for the benchmark's generation floor and for tests.
+void philox_words(std::array<uint32_t, 2> key, uint32_t first, uint32_t c1, uint32_t c2, uint32_t c3, uint64_t n,
+                  uint32_t* w0, uint32_t* w1, uint32_t* w2, uint32_t* w3);
 
 // ---- Basis kinds --------------------------------------------------------------------------------
 enum class Basis { rademacher, gaussian, truncnormal };

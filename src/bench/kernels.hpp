@@ -1,5 +1,5 @@
 // defines: KernelOp, KernelCase, equal_blocks, basis_elements, kernel_bytes, best_seconds,
-//          time_ours, stream_floor_seconds
+//          time_ours, stream_floor_seconds, philox_floor_seconds
 //
 // ferret-bench's measurements of our projection/reconstruction (projection.hpp) and of the
 // machine's streaming floor. Torch-free: the naive LibTorch reference is naive_torch.hpp.
@@ -49,5 +49,11 @@ double time_ours(const KernelCase& c);
 
 // The streaming floor of d floats with `threads` OpenMP threads, best of several passes.
 double stream_floor_seconds(uint64_t d, int threads);
+
+// The generation floor of a case: the Philox calls its bases need (Σ d_l K_l / 128 for
+// rademacher, / 4 for gaussian and truncnormal), made with the generator's bulk code
+// (philox_words) on `threads` threads and otherwise unused. Our time can approach it but not
+// beat it: it is the share of the work no kernel design removes.
+double philox_floor_seconds(const KernelCase& c);
 
 }  // namespace ferret::bench

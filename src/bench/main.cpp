@@ -171,23 +171,24 @@ std::string cpu_model() {
 
 struct KernelRow {
   KernelCase c;
-  double seconds = 0, floor_seconds = 0;
+  double seconds = 0, floor_seconds = 0, philox_seconds = 0;
   NaiveTiming naive;  // seconds 0 when not measured
   double elements_per_s() const { return basis_elements(c) / seconds; }
   double gb_per_s() const { return kernel_bytes(c) / seconds / 1e9; }
   double floor_fraction() const { return floor_seconds / seconds; }
+  double philox_fraction() const { return philox_seconds / seconds; }  // share of our time that is Philox alone
   double speedup() const { return naive.seconds > 0 ? naive.seconds / seconds : NAN; }
 };
 
 void print_kernel_header() {
-  std::printf("%-11s %-11s %11s %5s %4s %3s %10s %10s %7s %6s %10s %9s\n", "op", "basis", "d", "K", "L", "T", "seconds",
-              "elem/s", "GB/s", "floor", "naive s", "speedup");
+  std::printf("%-11s %-11s %11s %5s %4s %3s %10s %10s %7s %6s %6s %10s %9s\n", "op", "basis", "d", "K", "L", "T",
+              "seconds", "elem/s", "GB/s", "floor", "philox", "naive s", "speedup");
 }
 
 void print_kernel_row(const KernelRow& r) {
-  std::printf("%-11s %-11s %11llu %5u %4u %3d %10.4g %10.3e %7.2f %6.3f ", std::string(to_string(r.c.op)).c_str(),
+  std::printf("%-11s %-11s %11llu %5u %4u %3d %10.4g %10.3e %7.2f %6.3f %6.3f ", std::string(to_string(r.c.op)).c_str(),
               std::string(to_string(r.c.basis)).c_str(), static_cast<unsigned long long>(r.c.d), r.c.k, r.c.blocks,
-              r.c.threads, r.seconds, r.elements_per_s(), r.gb_per_s(), r.floor_fraction());
+              r.c.threads, r.seconds, r.elements_per_s(), r.gb_per_s(), r.floor_fraction(), r.philox_fraction());
   if (r.naive.seconds > 0)
     std::printf("%10.4g%s %8.1fx\n", r.naive.seconds, r.naive.bases_timed < r.naive.bases_total ? "*" : " ", r.speedup());
   else
@@ -206,8 +207,9 @@ double floor_for(std::vector<std::pair<std::pair<uint64_t, int>, double>>& cache
 
 KernelRow measure(const KernelCase& c, const Options& o, std::vector<std::pair<std::pair<uint64_t, int>, double>>& floors) {
   check_case(c);
-  KernelRow r{c, 0, 0, {}};
+  KernelRow r{c, 0, 0, 0, {}};
   r.floor_seconds = floor_for(floors, c.d, c.threads);
+  r.philox_seconds = philox_floor_seconds(c);
   r.seconds = time_ours(c);
   if (o.naive) r.naive = time_naive_torch(c, o.naive_budget);
   return r;
@@ -215,12 +217,14 @@ KernelRow measure(const KernelCase& c, const Options& o, std::vector<std::pair<s
 
 Table kernel_table(const std::vector<KernelRow>& rows) {
   std::vector<std::string> op, basis;
-  std::vector<double> d, k, blocks, threads, seconds, eps, gbs, floor_s, floor_frac, naive_s, naive_timed, speedup;
+  std::vector<double> d, k, blocks, threads, seconds, eps, gbs, floor_s, floor_frac, philox_s, philox_frac, naive_s,
+      naive_timed, speedup;
   for (const auto& r : rows) {
     op.emplace_back(to_string(r.c.op)), basis.emplace_back(to_string(r.c.basis));
     d.push_back(double(r.c.d)), k.push_back(r.c.k), blocks.push_back(r.c.blocks), threads.push_back(r.c.threads);
     seconds.push_back(r.seconds), eps.push_back(r.elements_per_s()), gbs.push_back(r.gb_per_s());
     floor_s.push_back(r.floor_seconds), floor_frac.push_back(r.floor_fraction());
+    philox_s.push_back(r.philox_seconds), philox_frac.push_back(r.philox_fraction());
     naive_s.push_back(r.naive.seconds > 0 ? r.naive.seconds : NAN);
     naive_timed.push_back(r.naive.bases_total ? double(r.naive.bases_timed) / double(r.naive.bases_total) : NAN);
     speedup.push_back(r.speedup());
@@ -228,7 +232,8 @@ Table kernel_table(const std::vector<KernelRow>& rows) {
   return {"kernels",
           {{"op", op}, {"basis", basis}, {"d", d}, {"k", k}, {"blocks", blocks}, {"threads", threads},
            {"seconds", seconds}, {"elements_per_s", eps}, {"gb_per_s", gbs}, {"floor_seconds", floor_s},
-           {"floor_fraction", floor_frac}, {"naive_seconds", naive_s}, {"naive_fraction_timed", naive_timed},
+           {"floor_fraction", floor_frac}, {"philox_seconds", philox_s}, {"philox_fraction", philox_frac},
+           {"naive_seconds", naive_s}, {"naive_fraction_timed", naive_timed},
            {"speedup_vs_naive", speedup}}};
 }
 
