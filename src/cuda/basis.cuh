@@ -24,6 +24,12 @@
 #include "ferret/rng.hpp"
 
 #define FERRET_HD __host__ __device__ __forceinline__
+// `#pragma unroll` for the device pass only: the host compiler (GCC, -Wall) does not know it.
+#ifdef __CUDA_ARCH__
+#define FERRET_UNROLL _Pragma("unroll")
+#else
+#define FERRET_UNROLL
+#endif
 
 namespace ferret::cuda_detail {
 
@@ -89,7 +95,7 @@ struct Words {
 };
 
 FERRET_HD Words philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
-#pragma unroll
+FERRET_UNROLL
   for (int round = 0; round < 10; ++round) {
     const uint64_t p0 = static_cast<uint64_t>(kPhiloxM0) * c0;
     const uint64_t p1 = static_cast<uint64_t>(kPhiloxM1) * c2;
@@ -282,7 +288,7 @@ FERRET_HD void unit_entries(const BasisKey& key, uint32_t k, uint64_t u, float (
     const Words w = group_words(key, k, static_cast<uint32_t>(u >> 1));
     const bool upper = (u & 1) != 0;
     const uint32_t low = upper ? w.w2 : w.w0, high = upper ? w.w3 : w.w1;
-#pragma unroll
+FERRET_UNROLL
     for (uint32_t b = 0; b < 32; ++b) {
       v[b] = rademacher_entry(low, b);
       v[32 + b] = rademacher_entry(high, b);

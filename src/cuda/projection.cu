@@ -25,7 +25,7 @@ __global__ void __launch_bounds__(kThreads)
 
 // Lane 0 receives Σ over the warp's lanes, in the fixed tree of warp_tree_sum_host.
 __device__ __forceinline__ double warp_sum(double v) {
-#pragma unroll
+FERRET_UNROLL
   for (uint32_t offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xFFFFFFFFu, v, offset);
   return v;
 }
@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kThreads)
   const uint64_t u = first_unit + index;
   float v[coords];
   unit_entries<B>(key, k, u, v);
-#pragma unroll
+FERRET_UNROLL
   for (uint32_t i = 0; i < coords; ++i) {
     const uint64_t j = u * coords + i;
     if (j >= j0 && j < j0 + n) out[j - j0] = v[i];

@@ -120,31 +120,31 @@ FERRET_HD void reconstruct_unit(const Segment& s, uint64_t u, const float* gamma
     // rademacher.hpp's contract: acc = S − Σ_{k: entry −1} 2γ_k, S = Σ_k γ_k in k order.
     float sum = 0.0f;
     for (uint32_t k = 0; k < s.k; ++k) sum = add_rn(sum, gamma[s.gamma_at + k]);
-#pragma unroll
+FERRET_UNROLL
     for (uint32_t i = 0; i < n; ++i) acc[i] = sum;
     for (uint32_t k = 0; k < s.k; ++k) {
       const float twice = mul_rn(2.0f, gamma[s.gamma_at + k]);
       if (twice == 0.0f) continue;
       float v[n];
       unit_entries<B>(s.key, k, u, v);
-#pragma unroll
+FERRET_UNROLL
       for (uint32_t i = 0; i < n; ++i) acc[i] = v[i] < 0.0f ? sub_rn(acc[i], twice) : acc[i];
     }
   } else {
-#pragma unroll
+FERRET_UNROLL
     for (uint32_t i = 0; i < n; ++i) acc[i] = 0.0f;
     for (uint32_t k = 0; k < s.k; ++k) {
       const float g = gamma[s.gamma_at + k];
       if (g == 0.0f) continue;  // adds exactly nothing (as on the CPU); server sums are often sparse
       float v[n];
       unit_entries<B>(s.key, k, u, v);
-#pragma unroll
+FERRET_UNROLL
       for (uint32_t i = 0; i < n; ++i) acc[i] = fma_rn(g, v[i], acc[i]);
     }
   }
   float* o = out + s.offset + j0;
   const uint64_t valid = s.size - j0;  // >= 1; the unit may run past the block's end
-#pragma unroll
+FERRET_UNROLL
   for (uint32_t i = 0; i < n; ++i)
     if (i < valid) o[i] = fma_rn(alpha, acc[i], o[i]);
 }
@@ -156,7 +156,7 @@ FERRET_HD void load_unit(const Segment& s, uint64_t u, const float* delta, float
   const uint64_t j0 = u * n;
   const uint64_t valid = j0 < s.size ? s.size - j0 : 0;
   const float* d = delta + s.offset + j0;
-#pragma unroll
+FERRET_UNROLL
   for (uint32_t i = 0; i < n; ++i) x[i] = i < valid ? d[i] : 0.0f;
 }
 
@@ -169,7 +169,7 @@ FERRET_HD double unit_dot(const Segment& s, uint32_t k, uint64_t u, const float 
   float v[n];
   unit_entries<B>(s.key, k, u, v);
   float chain[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
+FERRET_UNROLL
   for (uint32_t i = 0; i < n; ++i) chain[i % 4] = fma_rn(x[i], v[i], chain[i % 4]);
   return (static_cast<double>(chain[0]) + static_cast<double>(chain[1])) +
          (static_cast<double>(chain[2]) + static_cast<double>(chain[3]));
