@@ -19,7 +19,9 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-SCHEMA_VERSION = 3             # metrics.h5 root attribute schema_version
+SCHEMA_VERSION = 3             # metrics.h5 root attribute schema_version written by this ferret
+# Older schemas these scripts still read, and the datasets they lack (read as NaN).
+OLDER_SCHEMAS = {2: ("time_wait",)}
 CHECKPOINT_FORMAT_VERSION = 1  # checkpoint root attribute format_version
 RUN_ATTRIBUTES = ("algorithm", "k", "num_clients", "ranks", "rounds", "seed", "num_params", "num_blocks",
                   "config", "version")
@@ -120,8 +122,9 @@ def file_kind(f: h5py.File) -> str:
         version = f.attrs.get("schema_version")
         if version is None:
             raise BadInput(f"'{f.filename}' has no schema_version attribute (not a ferret metrics file)")
-        if attr_value(version) != SCHEMA_VERSION:
-            raise BadInput(f"'{f.filename}' has schema_version {attr_value(version)}; these scripts read {SCHEMA_VERSION}")
+        if attr_value(version) != SCHEMA_VERSION and attr_value(version) not in OLDER_SCHEMAS:
+            readable = ", ".join(str(v) for v in sorted([SCHEMA_VERSION, *OLDER_SCHEMAS]))
+            raise BadInput(f"'{f.filename}' has schema_version {attr_value(version)}; these scripts read {readable}")
         return "metrics"
     raise BadInput(f"'{f.filename}' is not a ferret metrics file or checkpoint (no /rounds or /params group)")
 
@@ -152,8 +155,9 @@ def load_run(run) -> Run:
             train_loss = _vector(f, "/rounds/train_loss", None)
             r = len(train_loss)
             rounds = {"train_loss": train_loss}
+            absent = OLDER_SCHEMAS.get(attrs.get("schema_version"), ())
             for name in ROUND_DATASETS[1:]:
-                rounds[name] = _vector(f, f"/rounds/{name}", r)
+                rounds[name] = np.full(r, np.nan) if name in absent else _vector(f, f"/rounds/{name}", r)
             eval_loss = _vector(f, "/rounds/eval_loss", r + 1).astype(np.float64)
         except (OSError, KeyError, ValueError, TypeError) as e:  # a damaged file
             raise BadInput(f"'{path}' cannot be read: {one_line(e)}") from None

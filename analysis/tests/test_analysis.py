@@ -274,6 +274,20 @@ def test_damaged_metrics_is_one_line_and_exit_2(tool, case, damaged_metrics, run
         assert_refused(script(tool, runs["fedavg"], path, *extra), path, words)
 
 
+def test_a_schema_2_file_still_reads_and_summarizes(runs, tmp_path):
+    """metrics.h5 from before /rounds/time_wait (schema 2): read, with the wait as NaN."""
+    old = tmp_path / "v2.h5"
+    shutil.copy(runs["ferret"] / "metrics.h5", old)
+    with h5py.File(old, "a") as f:
+        del f["rounds/time_wait"]
+        f.attrs["schema_version"] = 2
+    r = script("summarize.py", old)
+    assert r.returncode == 0, r.stderr
+    run = load_run(old)
+    assert np.all(np.isnan(run.rounds["time_wait"]))
+    assert np.all(np.isfinite(run.rounds["time_comm"]))
+
+
 def test_metrics_scripts_refuse_a_checkpoint(runs):
     ckpt = runs["fedavg"] / "checkpoints" / "round_000001.h5"
     assert_refused(script("compare.py", ckpt), ckpt, "is a checkpoint")
