@@ -338,8 +338,9 @@ void reconstruct_add(const ProjectionSpec& spec, std::span<const Block> blocks, 
   const std::vector<Chunk> chunks = make_chunks(blocks);
   const bool parallel = basis_work(blocks, k_per_block) >= kParallelMinWork;
   std::vector<float> sum_gamma(blocks.size());  // rademacher's S per block (rademacher.hpp)
-  for (size_t l = 0; l < blocks.size(); ++l)
-    sum_gamma[l] = rademacher_gamma_sum(gamma.data() + gamma_at[l], k_per_block[l]);
+  if (spec.basis == Basis::rademacher)
+    for (size_t l = 0; l < blocks.size(); ++l)
+      sum_gamma[l] = rademacher_gamma_sum(gamma.data() + gamma_at[l], k_per_block[l]);
 
 #pragma omp parallel if (parallel)
   {

@@ -23,9 +23,6 @@ using Words = uint32_t[4][kBatch];
 // b_jk for coordinate c (0..127) of the group, basis lane i: bit c % 32 of word c / 32.
 inline bool sign_set(const Words& w, uint32_t c, uint32_t i) { return (w[c / 32][i] >> (c % 32)) & 1u; }
 
-// The 16 sign bits of coordinates 16m .. 16m + 15 of the group (m < 8), basis lane i.
-inline uint32_t sign_mask16(const Words& w, uint32_t m, uint32_t i) { return (w[m / 2][i] >> (16 * (m % 2))) & 0xFFFFu; }
-
 #ifdef FERRET_RADEMACHER_AVX512
 // ---- Philox, 16 bases per vector (philox_avx512.hpp) -------------------------------------------------
 // Output: batch b's words as 16-bit halves, half (q, lane i, h) at out[b·128 + 32q + 2i + h]
@@ -41,23 +38,18 @@ inline void philox_batches(const BasisGenerator& gen, Lanes layout, const uint32
                            uint16_t* out) {
   __m512i words[N][4];
   if (layout == Lanes::wide) {
-    uint32_t gb[N], kb[N];
-    for (int b = 0; b < N; ++b) gb[b] = g[b], kb[b] = k0[b];
-    simd::philox16_broadcast_g<N>(gb, kb, gen.block_index(), gen.round_index(), gen.philox_key(), words);
-    for (int b = 0; b < N; ++b)
-      for (int q = 0; q < 4; ++q) _mm512_storeu_si512(out + b * kHalvesPerBatch + 32 * q, words[b][q]);
-    return;
+    simd::philox16_broadcast_g<N>(g, k0, gen.block_index(), gen.round_index(), gen.philox_key(), words);
+  } else {  // Lanes::paired: general counters (the wide layout's broadcast g allows the shortcut)
+    const __m512i lane = simd::lane_index();
+    const __m512i g_step = _mm512_srli_epi32(lane, 3);
+    const __m512i k_step = _mm512_and_si512(lane, _mm512_set1_epi32(7));
+    __m512i x0[N], x1[N];
+    for (int b = 0; b < N; ++b) {
+      x0[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(g[b])), g_step);
+      x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), k_step);
+    }
+    simd::philox16<N>(x0, x1, gen.block_index(), gen.round_index(), gen.philox_key(), words);
   }
-  const __m512i lane = simd::lane_index();
-  const bool paired = layout == Lanes::paired;
-  const __m512i g_step = paired ? _mm512_srli_epi32(lane, 3) : _mm512_setzero_si512();
-  const __m512i k_step = paired ? _mm512_and_si512(lane, _mm512_set1_epi32(7)) : lane;
-  __m512i x0[N], x1[N];
-  for (int b = 0; b < N; ++b) {
-    x0[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(g[b])), g_step);
-    x1[b] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(k0[b])), k_step);
-  }
-  simd::philox16<N>(x0, x1, gen.block_index(), gen.round_index(), gen.philox_key(), words);
   for (int b = 0; b < N; ++b)
     for (int q = 0; q < 4; ++q) _mm512_storeu_si512(out + b * kHalvesPerBatch + 32 * q, words[b][q]);
 }

@@ -11,7 +11,6 @@
 
 #include "ferret/philox_avx512.hpp"
 
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -277,7 +276,6 @@ void philox_words(std::array<uint32_t, 2> key, uint32_t first, uint32_t c1, uint
     w3[i] = static_cast<uint32_t>(x3);
   }
 }
-
 
 // ---- Basis kinds ----
 

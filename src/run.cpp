@@ -470,7 +470,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     // ---- encode and upload ----
     t0 = Clock::now();
     algorithm->agree(comm, senders);
-    if (senders[comm.rank()]) t.comm += seconds_since(t0);  // elsewhere: only the wait for the clients
+    if (senders[comm.rank()]) t.comm += seconds_since(t0);  // elsewhere: only the wait for the senders' norms
     t0 = Clock::now();
     std::fill(upload.begin(), upload.end(), 0.0f);
     if (senders[comm.rank()]) algorithm->encode(contribution_sum, std::span(upload).first(payload));
@@ -480,7 +480,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     upload[payload + 3] = static_cast<float>(my_dropped);
     t.project = seconds_since(t0);
 
-    // A rank that uploads nothing would only time its wait for the clients' training here.
+    // A rank that uploads nothing would only time its wait for the senders' projection here.
     t0 = Clock::now();
     data_comm.reduce_sum_to_root(upload, senders);
     if (!senders[comm.rank()]) t0 = Clock::now();
