@@ -35,7 +35,7 @@ double train_client(LlamaForCausalLM& model, const std::vector<EncodedExample>& 
       torch::Tensor loss;
       {
         // Autocast only around the forward pass: its cached bf16 weight copies go stale at optimizer->step().
-        PrecisionScope precision(c.dtype, torch::kCPU);
+        PrecisionScope precision(c.dtype, model->device());
         loss = masked_lm_loss(model->forward(batch.tokens), batch.tokens, batch.mask).first;
       }
       (loss / static_cast<double>(c.grad_accum)).backward();
@@ -58,7 +58,7 @@ double train_client_zeroth_order(LlamaForCausalLM& model, std::span<float> param
   BatchSampler sampler(c.seed, round, client, examples.size());
   const float eps = algorithm.eps(), lr = algorithm.lr();
   const auto loss_of = [&](const Batch& batch) {
-    PrecisionScope precision(c.dtype, torch::kCPU);
+    PrecisionScope precision(c.dtype, model->device());
     return masked_lm_loss(model->forward(batch.tokens), batch.tokens, batch.mask).first.item<double>();
   };
   double loss_sum = 0.0;

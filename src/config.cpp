@@ -54,6 +54,9 @@ void for_each_option(Config& c, F&& f) {
   f("checkpoint-every", c.checkpoint_every, "checkpoint every N rounds, and at the end (0 = end only)");
   f("verify-every", c.verify_every, "compare replica checksums every N rounds (0 = off)");
   f("threads", c.threads, "LibTorch/OpenMP threads per rank");
+  f("device", c.device, "cpu | cuda (one GPU per rank, picked by the node-local rank; Ferret and FedAvg)");
+  f("data-comm", c.data_comm, "mpi | nccl: the upload's reduce and the step's broadcast on host buffers over MPI, or "
+                              "on GPU buffers over NCCL (--device cuda, a GPU per rank)");
   f("model-dir", c.model_dir, "pretrained model: Hugging Face folder (config.json, *.safetensors, tokenizer.json) "
                               "or a .gguf file; empty = the embedded byte-level model built from the options below");
   f("dtype", c.dtype, "fp32 | bf16 (bf16 matmuls/activations under autocast; master weights and projection fp32)");
@@ -212,6 +215,11 @@ void validate_config(const Config& c) {
   require(!(c.overwrite && !c.resume.empty()), "overwrite", c.overwrite, "false together with --resume");
 
   require_one_of("dtype", c.dtype, {"fp32", "bf16"});
+  require_one_of("device", c.device, {"cpu", "cuda"});
+  require_one_of("data-comm", c.data_comm, {"mpi", "nccl"});
+  require(!(c.data_comm == "nccl" && c.device != "cuda"), "data-comm", c.data_comm, "mpi with --device cpu");
+  require(!(c.device == "cuda" && c.algorithm == "fedkseed"), "device", c.device,
+          "cpu with --algorithm fedkseed (its zeroth-order steps run on the host)");
   require_one_of("prompt-template", c.prompt_template, {"alpaca", "chat"});
   if (!c.model_dir.empty())
     require(std::filesystem::exists(c.model_dir), "model-dir", c.model_dir,

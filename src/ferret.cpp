@@ -5,8 +5,11 @@
 
 namespace ferret {
 
-FerretAlgorithm::FerretAlgorithm(const Config& config, std::span<const ParamInfo> params)
-    : k_(static_cast<uint32_t>(config.k)),
+FerretAlgorithm::FerretAlgorithm(const Config& config, std::span<const ParamInfo> params, const ParamKernels& kernels,
+                                 bool payload_in_param_space)
+    : kernels_(&kernels),
+      payload_in_param_space_(payload_in_param_space),
+      k_(static_cast<uint32_t>(config.k)),
       basis_(parse_basis(config.basis)),
       policy_(parse_allocation(config.allocation)),
       seed_(config.seed),
@@ -26,7 +29,7 @@ void FerretAlgorithm::begin_round(uint32_t round) {
 
 void FerretAlgorithm::observe_client_delta(std::span<const float> delta) {
   if (policy_ != Allocation::norm) return;
-  const auto sq = block_sq_norms(blocks_, delta);
+  const auto sq = kernels_->block_sq_norms(blocks_, delta);
   for (size_t l = 0; l < sq.size(); ++l) block_sq_norms_[l] += sq[l];
 }
 
@@ -40,11 +43,23 @@ void FerretAlgorithm::agree(Comm& comm, const std::vector<bool>& senders) {
 }
 
 void FerretAlgorithm::encode(std::span<const float> delta_sum, std::span<float> payload) {
-  project(spec(), blocks_, k_per_block_, delta_sum, payload);
+  if (!payload_in_param_space_) {
+    kernels_->project(spec(), blocks_, k_per_block_, delta_sum, payload);
+    return;
+  }
+  host_coefficients_.resize(payload.size());
+  kernels_->project(spec(), blocks_, k_per_block_, delta_sum, host_coefficients_);
+  kernels_->copy_from_host(host_coefficients_, payload);
 }
 
 void FerretAlgorithm::apply(std::span<const float> step, std::span<float> params) {
-  reconstruct_add(spec(), blocks_, k_per_block_, step, /*alpha=*/-1.0f, params);
+  std::span<const float> coefficients = step;
+  if (payload_in_param_space_) {
+    host_coefficients_.resize(step.size());
+    kernels_->copy_to_host(step, host_coefficients_);
+    coefficients = host_coefficients_;
+  }
+  kernels_->reconstruct_add(spec(), blocks_, k_per_block_, coefficients, /*alpha=*/-1.0f, params);
 }
 
 double FerretAlgorithm::decoded_norm(std::span<const float> step) const {

@@ -7,7 +7,8 @@ FlatParams flatten_parameters(torch::nn::Module& module) {
   auto named = module.named_parameters(/*recurse=*/true);
   int64_t total = 0;
   for (const auto& p : named) total += p.value().numel();
-  fp.flat = torch::empty({total}, torch::kFloat32);
+  const torch::Device device = named.is_empty() ? torch::Device(torch::kCPU) : named[0].value().device();
+  fp.flat = torch::empty({total}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   torch::NoGradGuard no_grad;
   int64_t offset = 0;
   for (auto& p : named) {

@@ -112,7 +112,7 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& tokens) {
   const int64_t T = tokens.size(1);
   TORCH_CHECK(T <= rope_cos.size(0), "sequence of ", T, " tokens exceeds max-seq-len ", rope_cos.size(0));
   auto cos = rope_cos.narrow(0, 0, T), sin = rope_sin.narrow(0, 0, T);
-  auto h = embed_tokens(tokens);
+  auto h = embed_tokens(tokens.to(rope_cos.device()));
   for (auto& layer : *layers) h = layer->as<LlamaDecoderLayer>()->forward(h, cos, sin);
   return norm(h);
 }
@@ -124,7 +124,7 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& tokens, KvCache& cach
   cache.keys.resize(L);
   cache.values.resize(L);
   auto cos = rope_cos.narrow(0, start, T), sin = rope_sin.narrow(0, start, T);
-  auto h = embed_tokens(tokens);
+  auto h = embed_tokens(tokens.to(rope_cos.device()));
   for (size_t i = 0; i < L; ++i)
     h = layers[i]->as<LlamaDecoderLayer>()->forward(h, cos, sin, &cache.keys[i], &cache.values[i]);
   cache.length += T;
@@ -216,8 +216,9 @@ std::pair<torch::Tensor, int64_t> masked_lm_loss(const torch::Tensor& logits, co
                                                  const torch::Tensor& mask) {
   const int64_t V = logits.size(-1);
   auto pred = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, V});
-  auto target = tokens.narrow(1, 1, tokens.size(1) - 1).reshape({-1});
-  auto weight = mask.narrow(1, 1, mask.size(1) - 1).reshape({-1}).to(torch::kFloat32);
+  // Batches are built on the host; the loss is computed where the logits are.
+  auto target = tokens.narrow(1, 1, tokens.size(1) - 1).reshape({-1}).to(logits.device());
+  auto weight = mask.narrow(1, 1, mask.size(1) - 1).reshape({-1}).to(logits.device(), torch::kFloat32);
   auto per_token = torch::nn::functional::cross_entropy(
       pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
   const int64_t count = static_cast<int64_t>(weight.sum().item<float>());

@@ -15,6 +15,10 @@
 
 #include "ferret/algorithm.hpp"
 #include "ferret/client.hpp"
+#include "ferret/compute_device.hpp"
+#if FERRET_HAVE_NCCL
+#include "ferret/nccl_comm.hpp"
+#endif
 #include "ferret/eval.hpp"
 #include "ferret/fedkseed.hpp"
 #include "ferret/flat_params.hpp"
@@ -187,7 +191,8 @@ Checkpoint make_checkpoint(const Config& c, const FlatParams& fp, const ServerOp
   ck.seed = c.seed;
   ck.algorithm = c.algorithm;
   ck.config = to_ini(c);
-  const float* data = fp.flat.data_ptr<float>();
+  const torch::Tensor host = fp.on_host();
+  const float* data = host.data_ptr<float>();
   size_t offset = 0;
   for (size_t i = 0; i < fp.infos.size(); ++i) {
     const auto n = fp.infos[i].numel;
@@ -208,7 +213,8 @@ void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp,
   if (ck.params.size() != fp.infos.size())
     throw ConfigError("--resume: '" + path + "' holds " + std::to_string(ck.params.size()) + " parameters, the model has " +
                       std::to_string(fp.infos.size()) + " (different model options?)");
-  float* data = fp.flat.data_ptr<float>();
+  torch::Tensor host = fp.flat.is_cpu() ? fp.flat : torch::empty_like(fp.flat, torch::kCPU);
+  float* data = host.data_ptr<float>();
   size_t offset = 0;
   for (size_t i = 0; i < fp.infos.size(); ++i) {
     const auto& t = ck.params[i];
@@ -218,8 +224,41 @@ void load_checkpoint_into(const Checkpoint& ck, const Config& c, FlatParams& fp,
     std::copy(t.data.begin(), t.data.end(), data + offset);
     offset += t.data.size();
   }
+  if (!fp.flat.is_cpu()) {
+    torch::NoGradGuard no_grad;
+    fp.flat.copy_(host);
+  }
   server.set_momentum(ck.server_momentum);
   algorithm.set_state(ck.server_state_extra);
+}
+
+// Bytes a rank moved through both planes (they are separate objects only with --data-comm nccl).
+Traffic traffic_of(const Comm& comm, const DataComm& data_comm) {
+  Traffic t = comm.traffic();
+  if (&data_comm != &comm) {
+    const Traffic& d = data_comm.traffic();
+    t.up += d.up, t.down += d.down, t.control += d.control;
+  }
+  return t;
+}
+
+// The NCCL data plane for --data-comm nccl, on each rank's current GPU (open_compute_device).
+// NCCL needs a GPU of its own per rank: ranks sharing one are refused here, by name, rather than
+// by ncclCommInitRank's less helpful "duplicate GPU".
+std::unique_ptr<DataComm> open_device_comm(const Config& c, Comm& comm, const ComputeDevice& compute) {
+  if (c.data_comm != "nccl") return nullptr;
+  const auto gpus = comm.allgather(std::hash<std::string>{}(compute.gpu_identity));
+  for (size_t a = 0; a < gpus.size(); ++a)
+    for (size_t b = a + 1; b < gpus.size(); ++b)
+      if (gpus[a] == gpus[b])
+        throw ConfigError("--data-comm = nccl needs a GPU per rank, but ranks " + std::to_string(a) + " and " +
+                          std::to_string(b) + " share one (more ranks than GPUs on a node); allowed there: mpi");
+#if FERRET_HAVE_NCCL
+  return std::make_unique<NcclComm>(MPI_COMM_WORLD);
+#else
+  throw ConfigError("--data-comm = nccl: this ferret was built without NCCL (nccl.h not found when CMake ran); "
+                    "allowed: mpi");
+#endif
 }
 
 // Every rank's checksum of its replica; any difference ends the job on all ranks.
@@ -233,11 +272,10 @@ void verify_replicas(Comm& comm, std::span<const float> params, int64_t round) {
 }
 
 // Why a client's update must not be aggregated ("" if it may): a non-finite training loss,
-// non-finite entries, or a norm above --max-update-norm (0 = no limit).
-std::string rejection_reason(std::span<const float> delta, double loss, double max_norm) {
+// non-finite entries (their squared norm `sq`, summed in double, is then not finite: finite floats
+// cannot overflow it), or a norm above --max-update-norm (0 = no limit).
+std::string rejection_reason(double sq, double loss, double max_norm) {
   if (!std::isfinite(loss)) return "training loss is " + std::to_string(loss);
-  double sq = 0.0;
-  for (float x : delta) sq += static_cast<double>(x) * x;
   if (!std::isfinite(sq)) return "it holds NaN/Inf values";
   if (max_norm > 0.0 && std::sqrt(sq) > max_norm)
     return "norm " + std::to_string(std::sqrt(sq)) + " > --max-update-norm " + std::to_string(max_norm);
@@ -245,9 +283,18 @@ std::string rejection_reason(std::span<const float> delta, double loss, double m
 }
 
 // --inject-fault (testing aid): what a broken client would send.
-void inject_fault(const std::string& kind, std::span<float> delta) {
-  if (kind == "nan") delta[delta.size() / 2] = std::numeric_limits<float>::quiet_NaN();
-  if (kind == "huge") std::fill(delta.begin(), delta.end(), 1e6f);
+void inject_fault(const std::string& kind, torch::Tensor& delta) {
+  if (kind == "nan") delta.narrow(0, delta.size(0) / 2, 1).fill_(std::numeric_limits<float>::quiet_NaN());
+  if (kind == "huge") delta.fill_(1e6f);
+}
+
+// x's memory as a span (host or device, as the tensor is).
+std::span<float> span_of(torch::Tensor& x) { return {x.data_ptr<float>(), static_cast<size_t>(x.numel())}; }
+
+// ‖x‖² in double, x in `space`'s memory.
+double sq_norm(const ParamKernels& space, std::span<const float> x) {
+  const Block all{"all", 0, x.size()};
+  return space.block_sq_norms(std::span(&all, 1), x)[0];
 }
 
 struct RoundTimes {
@@ -257,6 +304,8 @@ struct RoundTimes {
 // Everything a rank holds for the run, built identically on every rank (rank 0 adds the
 // evaluation sets and the metrics file).
 struct RunState {
+  ComputeDevice compute;  // first member: destroyed last, after the algorithm that uses its kernels
+  std::unique_ptr<DataComm> device_comm;  // --data-comm nccl
   std::unique_ptr<Tokenizer> tokenizer;
   PromptTemplate prompt_template = PromptTemplate::alpaca;
   std::string model_description;
@@ -272,10 +321,12 @@ struct RunState {
   std::optional<MetricsWriter> metrics;      // rank 0
 };
 
-RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths) {
+RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths, ComputeDevice compute) {
   RunState st;
+  st.compute = std::move(compute);
   LoadedModel loaded = load_model(c);
   st.model = loaded.model;
+  st.model->to(st.compute.device);
   st.tokenizer = std::move(loaded.tokenizer);
   st.model_description = loaded.description;
   st.prompt_template = parse_prompt_template(c.prompt_template);
@@ -290,8 +341,8 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
   st.encoded.resize(c.num_clients);
   for (int cl : clients_of_rank(comm.rank(), comm.size(), static_cast<int>(c.num_clients)))
     for (const auto& ex : st.data.clients[cl].train) st.encoded[cl].push_back(encode(ex));
-  st.fp = flatten_parameters(*st.model);
-  st.algorithm = make_algorithm(c, st.fp.infos);
+  st.fp = flatten_parameters(*st.model);  // on the model's device
+  st.algorithm = make_algorithm(c, st.fp.infos, *st.compute.kernels);
   Algorithm* algorithm = st.algorithm.get();
   st.server = std::make_unique<ServerOptimizer>(
       ServerOptions{c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
@@ -358,10 +409,16 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   omp_set_num_threads(static_cast<int>(c.threads));
   torch::set_num_threads(static_cast<int>(c.threads));
 
+  // The device first: a refusal (no GPU) must come before --overwrite clears the earlier run.
+  ComputeDevice compute;
+  std::unique_ptr<DataComm> device_comm;
+  setup_everywhere(comm, [&] { compute = open_compute_device(c); });
+  setup_everywhere(comm, [&] { device_comm = open_device_comm(c, comm, compute); });
   OutputPaths paths = output_paths(c);
   paths.resume_from = decide_on_root(comm, [&] { return Decision{prepare_output_dir(c, paths), paths.resume_from}; });
   RunState st;
-  setup_everywhere(comm, [&] { st = build_state(c, comm, paths); });
+  setup_everywhere(comm, [&] { st = build_state(c, comm, paths, std::move(compute)); });
+  st.device_comm = std::move(device_comm);
 
   const int num_clients = static_cast<int>(c.num_clients);
   const size_t d = st.fp.size();
@@ -370,27 +427,29 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   auto& model = st.model;
   auto& fp = st.fp;
   auto& server = *st.server;
-  // The data plane of the round (the upload's sum, the step's broadcast): host buffers over MPI.
-  // Parameters on GPUs would use an NcclComm here (data_comm.hpp); the control plane stays on comm.
-  DataComm& data_comm = comm;
+  const ParamKernels& kernels = *st.compute.kernels;
+  // The data plane of the round (the upload's sum, the step's broadcast): host buffers over MPI,
+  // or with --data-comm nccl GPU buffers over NCCL (the algorithms were told: param_kernels.hpp).
+  // The control plane (barriers, checksums, timings, strings) stays on comm.
+  DataComm& data_comm = st.device_comm ? *st.device_comm : static_cast<DataComm&>(comm);
   auto& encoded = st.encoded;
   const int64_t start_round = st.start_round;
 
   RunSummary summary;
   summary.metrics_path = paths.metrics;
   if (comm.is_root()) {
-    log << to_ini(c) << "# " << st.model_description << "\n# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
+    log << to_ini(c) << "# " << st.model_description << "\n# device: " << st.compute.description << "\n# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
         << algorithm->blocks().size() << ", upload = " << payload << " floats + " << kUploadHeaderFloats * 4
         << " B header per sending rank\n";
     {
-      PrecisionScope precision(c.dtype, torch::kCPU);
+      PrecisionScope precision(c.dtype, st.compute.device);
       summary.initial_eval_loss = eval_loss(model, st.eval_encoded);
     }
     if (start_round == 0) {
       st.metrics->write_initial_eval_loss(summary.initial_eval_loss);
       log << "round 0/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << summary.initial_eval_loss;
       if (!st.rouge_examples.empty()) {  // the "before" of a pretrained model's Rouge-L
-        PrecisionScope precision(c.dtype, torch::kCPU);
+        PrecisionScope precision(c.dtype, st.compute.device);
         const double rouge = eval_rouge_l(model, *st.tokenizer, st.rouge_examples, c.max_new_tokens, st.prompt_template);
         st.metrics->write_initial_rouge_l(rouge);
         log << " | rougeL " << std::setprecision(3) << rouge;
@@ -404,14 +463,22 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   }
 
   const bool zeroth_order = algorithm->zeroth_order();
-  // First order needs Δ and its sum (d floats each); zeroth order only K-vectors.
-  std::vector<float> w_start(d), delta(zeroth_order ? 0 : d), delta_sum(zeroth_order ? 0 : d);
-  std::vector<float> zo_grads(zeroth_order ? payload : 0), zo_sum(zeroth_order ? payload : 0);
-  std::vector<float> upload(payload + kUploadHeaderFloats);
+  // The round's vectors live where the model does: w_start, and for first order Δ and its sum (d
+  // floats each, in the kernels' memory); zeroth order uploads host K-vectors instead.
+  const auto param_options = fp.flat.options();
+  const auto host_options = torch::TensorOptions().dtype(torch::kFloat32);
+  torch::Tensor w_start = torch::empty({static_cast<int64_t>(d)}, param_options);
+  const int64_t contribution_size = static_cast<int64_t>(zeroth_order ? payload : d);
+  torch::Tensor contribution = torch::empty({contribution_size}, zeroth_order ? host_options : param_options);
+  torch::Tensor contribution_sum = torch::empty({contribution_size}, zeroth_order ? host_options : param_options);
+  const ParamKernels& contribution_space = zeroth_order ? host_param_kernels() : kernels;
+  // The upload (payload, then the header of weight, loss, count, dropped) lives with the data plane.
+  const auto payload_options = data_comm.device_buffers() ? param_options : host_options;
+  torch::Tensor upload = torch::empty({static_cast<int64_t>(payload + kUploadHeaderFloats)}, payload_options);
   const auto run_start = Clock::now();
   for (int64_t r = start_round; r < c.rounds; ++r) {
     const auto round_start = Clock::now();
-    const Traffic traffic_before = comm.traffic();
+    const Traffic traffic_before = traffic_of(comm, data_comm);
     RoundTimes t;
     const auto round = static_cast<uint32_t>(r);
     const auto selected = sample_clients(c.seed, round, num_clients, c.participation);
@@ -421,44 +488,50 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     // ---- local training of this rank's selected clients ----
     auto t0 = Clock::now();
     auto params = fp.span();
-    std::copy(params.begin(), params.end(), w_start.begin());
-    std::span<float> contribution_sum = zeroth_order ? std::span(zo_sum) : std::span(delta_sum);
-    std::fill(contribution_sum.begin(), contribution_sum.end(), 0.0f);
+    {
+      torch::NoGradGuard no_grad;
+      w_start.copy_(fp.flat);
+      contribution_sum.zero_();
+    }
     std::vector<float> client_loss(num_clients, 0.0f);
     double weight_sum = 0.0, weighted_loss = 0.0, my_count = 0.0, my_dropped = 0.0;
     for (int cl : selected) {
       if (rank_of_client(cl, comm.size()) != comm.rank()) continue;
-      std::copy(w_start.begin(), w_start.end(), params.begin());
+      {
+        torch::NoGradGuard no_grad;
+        fp.flat.copy_(w_start);
+      }
       // A client's contribution: its update Δ = w_start − w_end (first order), or its K scalar
       // gradients (zeroth order), which is also what the sanity checks look at.
-      std::span<float> contribution = delta;
       double loss = 0.0;
       if (zeroth_order) {
-        contribution = std::span(zo_grads);
-        std::fill(zo_grads.begin(), zo_grads.end(), 0.0f);
+        contribution.zero_();
         loss = train_client_zeroth_order(model, params, encoded[cl], c, round, static_cast<uint32_t>(cl),
-                                         static_cast<const FedKSeedAlgorithm&>(*algorithm), zo_grads);
+                                         static_cast<const FedKSeedAlgorithm&>(*algorithm), span_of(contribution));
       } else {
         loss = train_client(model, encoded[cl], c, round, static_cast<uint32_t>(cl));
-        for (size_t j = 0; j < d; ++j) delta[j] = w_start[j] - params[j];
+        torch::sub_out(contribution, w_start, fp.flat);
       }
       const double w = c.client_weighting == "equal" ? 1.0 : static_cast<double>(encoded[cl].size());
       client_loss[cl] = static_cast<float>(loss);
       if (c.inject_fault != "none" && cl == c.inject_fault_client) inject_fault(c.inject_fault, contribution);
       // Zeroth-order scalar gradients have no parameter-space norm to bound: only non-finite ones are refused.
       const double max_norm = zeroth_order ? 0.0 : c.max_update_norm;
-      if (const std::string why = rejection_reason(contribution, loss, max_norm); !why.empty()) {
+      const double sq = sq_norm(contribution_space, span_of(contribution));
+      if (const std::string why = rejection_reason(sq, loss, max_norm); !why.empty()) {
         std::cerr << "ferret: warning (rank " << comm.rank() << "): round " << r + 1 << ": client " << cl
                   << "'s update dropped: " << why << std::endl;
         my_dropped += 1.0;
         continue;
       }
-      algorithm->observe_client_delta(contribution);
-      const auto wf = static_cast<float>(w);
-      for (size_t j = 0; j < contribution.size(); ++j) contribution_sum[j] += wf * contribution[j];
+      algorithm->observe_client_delta(span_of(contribution));
+      contribution_sum.add_(contribution, static_cast<float>(w));
       weight_sum += w, weighted_loss += w * loss, my_count += 1.0;
     }
-    std::copy(w_start.begin(), w_start.end(), params.begin());  // back to the global model
+    {
+      torch::NoGradGuard no_grad;
+      fp.flat.copy_(w_start);  // back to the global model
+    }
     t.local = seconds_since(t0);
 
     // Wait here for the slowest rank, so that the communication times below measure transfers, not
@@ -472,40 +545,49 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
     algorithm->agree(comm, senders);
     if (senders[comm.rank()]) t.comm += seconds_since(t0);  // elsewhere: only the wait for the senders' norms
     t0 = Clock::now();
-    std::fill(upload.begin(), upload.end(), 0.0f);
-    if (senders[comm.rank()]) algorithm->encode(contribution_sum, std::span(upload).first(payload));
-    upload[payload + 0] = static_cast<float>(weight_sum);
-    upload[payload + 1] = static_cast<float>(weighted_loss);
-    upload[payload + 2] = static_cast<float>(my_count);
-    upload[payload + 3] = static_cast<float>(my_dropped);
+    upload.zero_();
+    torch::Tensor step_t = upload.narrow(0, 0, static_cast<int64_t>(payload));
+    if (senders[comm.rank()]) algorithm->encode(span_of(contribution_sum), span_of(step_t));
+    upload.narrow(0, static_cast<int64_t>(payload), kUploadHeaderFloats)
+        .copy_(torch::tensor({static_cast<float>(weight_sum), static_cast<float>(weighted_loss),
+                              static_cast<float>(my_count), static_cast<float>(my_dropped)}));
     t.project = seconds_since(t0);
 
     // A rank that uploads nothing would only time its wait for the senders' projection here.
     t0 = Clock::now();
-    data_comm.reduce_sum_to_root(upload, senders);
+    data_comm.reduce_sum_to_root(span_of(upload), senders);
     if (!senders[comm.rank()]) t0 = Clock::now();
-    auto step = std::span(upload).first(payload);
-    const double total_weight = upload[payload + 0];
-    const double train_loss = total_weight > 0.0 ? upload[payload + 1] / total_weight : std::nan("");
-    const auto dropped = static_cast<int64_t>(upload[payload + 3]);
+    const torch::Tensor header = upload.narrow(0, static_cast<int64_t>(payload), kUploadHeaderFloats).to(torch::kCPU);
+    const double total_weight = header[0].item<float>();
+    const double train_loss = total_weight > 0.0 ? header[1].item<float>() / total_weight : std::nan("");
+    const auto dropped = static_cast<int64_t>(header[3].item<float>());
     if (comm.is_root()) {
-      if (total_weight > 0.0) server.step(step, total_weight, r);
-      else std::fill(step.begin(), step.end(), 0.0f);  // every update was dropped: the model stays
+      if (total_weight > 0.0) {
+        // The server optimizer works on the host: a device step (NCCL) visits it and comes back.
+        torch::Tensor host_step = step_t.to(torch::kCPU);
+        server.step(span_of(host_step), total_weight, r);
+        if (!step_t.is_cpu()) step_t.copy_(host_step);
+      } else {
+        step_t.zero_();  // every update was dropped: the model stays
+      }
     }
-    data_comm.broadcast_from_root(step);
+    data_comm.broadcast_from_root(span_of(step_t));
     t.comm += seconds_since(t0);
 
     // ---- every rank applies the same step ----
     t0 = Clock::now();
-    algorithm->apply(step, params);
+    algorithm->apply(span_of(step_t), params);
     t.reconstruct = seconds_since(t0);
 
     comm.reduce_sum_to_root_control(client_loss);
-    if (c.verify_every > 0 && (r + 1) % c.verify_every == 0) verify_replicas(comm, params, r);
+    if (c.verify_every > 0 && (r + 1) % c.verify_every == 0) {
+      const torch::Tensor host = fp.on_host();
+      verify_replicas(comm, {host.data_ptr<float>(), d}, r);
+    }
     t.round = seconds_since(round_start);
 
     // ---- round statistics: times (max over ranks) and bytes (sum over ranks) ----
-    const Traffic sent = comm.traffic() - traffic_before;
+    const Traffic sent = traffic_of(comm, data_comm) - traffic_before;
     // The last entry carries a stop signal (SIGUSR1/SIGTERM) seen by any rank: all ranks stop
     // after the same round.
     std::vector<double> times{t.local, t.project, t.comm, t.reconstruct, t.round, t.wait, double(stop_requested())};
@@ -516,7 +598,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
 
     if (comm.is_root()) {
       RoundRecord rec;
-      PrecisionScope precision(c.dtype, torch::kCPU);
+      PrecisionScope precision(c.dtype, st.compute.device);
       const auto eval_start = Clock::now();
       rec.eval_loss = eval_loss(model, st.eval_encoded);
       rec.train_loss = train_loss;
@@ -532,7 +614,10 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       rec.senders = static_cast<int32_t>(std::count(senders.begin(), senders.end(), true));
       rec.time_local = times[0], rec.time_project = times[1], rec.time_comm = times[2];
       rec.time_reconstruct = times[3], rec.time_round = times[4], rec.time_wait = times[5];
-      if (c.algorithm != "fedavg") rec.coefficients.assign(step.begin(), step.end());  // K floats: cheap to keep
+      if (c.algorithm != "fedavg") {  // K floats: cheap to keep
+        const torch::Tensor coefficients = step_t.to(torch::kCPU);
+        rec.coefficients.assign(coefficients.data_ptr<float>(), coefficients.data_ptr<float>() + payload);
+      }
       rec.client_train_loss.assign(num_clients, std::numeric_limits<float>::quiet_NaN());
       for (int cl : selected) rec.client_train_loss[cl] = client_loss[cl];
       rec.allocation = algorithm->allocation();
@@ -543,7 +628,7 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
       const double eta = elapsed / static_cast<double>(r + 1 - start_round) * static_cast<double>(c.rounds - r - 1);
       log << "round " << r + 1 << "/" << c.rounds << " | eval " << std::fixed << std::setprecision(4) << rec.eval_loss
           << " | train " << train_loss;
-      if (rouge_round) log << " | rougeL " << std::setprecision(3) << rec.rouge_l;
+      if (rouge_round && !st.rouge_examples.empty()) log << " | rougeL " << std::setprecision(3) << rec.rouge_l;
       if (dropped > 0) log << " | dropped " << dropped;
       log << " | up " << human_bytes(bytes[0]) << " down " << human_bytes(bytes[1]) << " | " << std::setprecision(2)
           << times[4] << " s | ETA " << clock_text(eta) << "\n";

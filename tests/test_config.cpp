@@ -77,6 +77,12 @@ TEST(Config, BadValuesNameTheOptionAndTheAllowedRange) {
   EXPECT_NE(error_of({"--max-update-norm", "-1"}).find("--max-update-norm = -1 is invalid"), std::string::npos);
   EXPECT_NE(error_of({"--inject-fault", "zero"}).find("none | nan | huge"), std::string::npos);
   EXPECT_NE(error_of({"--inject-fault-client", "8"}).find("0 .. num-clients - 1"), std::string::npos);
+  EXPECT_NE(error_of({"--device", "gpu"}).find("--device = 'gpu' is invalid: allowed cpu | cuda"), std::string::npos);
+  EXPECT_NE(error_of({"--device", "cuda", "--algorithm", "fedkseed"}).find("--device = cuda is invalid: allowed cpu with --algorithm fedkseed"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--data-comm", "nccl"}).find("--data-comm = nccl is invalid: allowed mpi with --device cpu"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--data-comm", "gloo"}).find("allowed mpi | nccl"), std::string::npos);
 }
 
 TEST(Config, UnknownOptionAndMissingFileAreErrors) {

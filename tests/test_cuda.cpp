@@ -344,6 +344,49 @@ TEST(CudaKernels, LargeBlocksOnANonDefaultStream) {
   cudaStreamDestroy(stream);
 }
 
+// What --device cuda runs use (param_kernels.hpp): the same results as the host kernels, bitwise
+// for everything but the projection's dot products and the norms' summation order.
+TEST(CudaParamKernels, MatchTheHostKernels) {
+  REQUIRE_CUDA_DEVICE();
+  select_cuda_device();
+  const auto gpu = make_cuda_param_kernels();
+  const ParamKernels& host = host_param_kernels();
+  EXPECT_TRUE(gpu->device_memory());
+  const Layout lay = odd_layout();
+  const ProjectionSpec spec{Basis::rademacher, 7, 3};
+  const auto delta = test_vector(lay.d, 21);
+  DeviceVector delta_device(delta);
+  const std::span<const float> on_device(delta_device.get(), lay.d);
+
+  const auto norms_cpu = host.block_sq_norms(lay.blocks, delta), norms_gpu = gpu->block_sq_norms(lay.blocks, on_device);
+  ASSERT_EQ(norms_cpu.size(), norms_gpu.size());
+  for (size_t l = 0; l < norms_cpu.size(); ++l) EXPECT_NEAR(norms_gpu[l], norms_cpu[l], 1e-12 * norms_cpu[l]) << l;
+  EXPECT_EQ(gpu->block_sq_norms(lay.blocks, on_device), norms_gpu);  // deterministic
+
+  std::vector<float> back(lay.d);
+  gpu->copy_to_host(on_device, back);
+  EXPECT_TRUE(bitwise_equal(delta, back));
+
+  const auto x = test_vector(lay.d, 22);
+  for (float alpha : {-1.0f, 0.3f}) {
+    std::vector<float> y = delta;
+    DeviceVector y_device(delta);
+    host.add_from_host(alpha, x, y);
+    gpu->add_from_host(alpha, x, std::span<float>(y_device.get(), lay.d));
+    EXPECT_TRUE(bitwise_equal(y, y_device.download())) << "alpha " << alpha;
+  }
+
+  std::vector<float> gamma_cpu(lay.total_k()), gamma_gpu(lay.total_k());
+  host.project(spec, lay.blocks, lay.k, delta, gamma_cpu);
+  gpu->project(spec, lay.blocks, lay.k, on_device, gamma_gpu);
+  expect_projection_close(spec, lay, delta, gamma_cpu, gamma_gpu);
+  std::vector<float> out = delta;
+  DeviceVector out_device(delta);
+  host.reconstruct_add(spec, lay.blocks, lay.k, gamma_cpu, -1.0f, out);
+  gpu->reconstruct_add(spec, lay.blocks, lay.k, gamma_cpu, -1.0f, std::span<float>(out_device.get(), lay.d));
+  EXPECT_TRUE(bitwise_equal(out, out_device.download()));
+}
+
 TEST(CudaDevice, SelectHonoursSlurmLocalId) {
   REQUIRE_CUDA_DEVICE();
   int count = 0, before = 0;

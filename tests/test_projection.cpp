@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ferret/param_kernels.hpp"
 #include "ferret/projection.hpp"
 
 namespace ferret {
@@ -469,6 +470,40 @@ TEST(Determinism, DependsOnSeedRoundAndBlockIndex) {
 }
 
 // ---- argument checking ----
+
+// The host ParamKernels are projection.hpp's functions plus the vector operations FedAvg needs; the
+// GPU ones (test_cuda.cpp) are checked against these.
+TEST(HostParamKernels, MatchProjectionFunctionsAndPlainLoops) {
+  const ParamKernels& host = host_param_kernels();
+  EXPECT_FALSE(host.device_memory());
+  const Layout lay = mixed_layout();
+  const ProjectionSpec spec{Basis::rademacher, 5, 2};
+  std::vector<float> delta(lay.length);
+  for (size_t j = 0; j < delta.size(); ++j) delta[j] = std::sin(0.37f * static_cast<float>(j)) + 0.01f;
+  std::vector<float> g1(14), g2(14);
+  project(spec, lay.blocks, lay.k, delta, g1);
+  host.project(spec, lay.blocks, lay.k, delta, g2);
+  EXPECT_EQ(g1, g2);
+  std::vector<float> out1 = delta, out2 = delta;
+  reconstruct_add(spec, lay.blocks, lay.k, g1, -1.0f, out1);
+  host.reconstruct_add(spec, lay.blocks, lay.k, g1, -1.0f, out2);
+  EXPECT_EQ(out1, out2);
+  EXPECT_EQ(host.block_sq_norms(lay.blocks, delta), block_sq_norms(lay.blocks, delta));
+
+  std::vector<float> copy(delta.size());
+  host.copy_to_host(delta, copy);
+  EXPECT_EQ(copy, delta);
+  std::vector<float> y = delta, x(delta.size());
+  for (size_t j = 0; j < x.size(); ++j) x[j] = 0.5f + static_cast<float>(j % 7);
+  host.add_from_host(-1.0f, x, y);
+  for (size_t j = 0; j < y.size(); ++j) ASSERT_EQ(y[j], delta[j] - x[j]) << j;  // FedAvg's w − s, exactly
+  y = delta;
+  host.add_from_host(0.3f, x, y);
+  for (size_t j = 0; j < y.size(); ++j) ASSERT_EQ(y[j], std::fma(0.3f, x[j], delta[j])) << j;
+  std::vector<float> short_x(x.size() - 1);
+  EXPECT_THROW(host.add_from_host(1.0f, short_x, y), std::invalid_argument);
+  EXPECT_THROW(host.copy_to_host(short_x, y), std::invalid_argument);
+}
 
 TEST(Arguments, BadSizesThrow) {
   const Layout lay = mixed_layout();

@@ -19,6 +19,7 @@
 
 #include "ferret/comm.hpp"
 #include "ferret/config.hpp"
+#include "ferret/param_kernels.hpp"
 #include "ferret/projection.hpp"
 
 namespace ferret {
@@ -31,6 +32,11 @@ class Algorithm {
   virtual size_t payload_size() const = 0;
 
   virtual void begin_round(uint32_t round) = 0;
+  // Vectors of length d (delta, delta_sum, params) are in the parameter space of the ParamKernels
+  // the algorithm was made with (param_kernels.hpp: host or GPU memory). Payloads and steps are
+  // host memory, or in the parameter space too with --data-comm nccl (they then travel on the GPUs);
+  // decoded_norm always gets a host step (the server optimizer's).
+
   // One client of this rank finished the round with update `delta` (length d).
   virtual void observe_client_delta(std::span<const float> delta) = 0;
   // Per-round agreement among ranks before encoding (ferret's norm allocation); may communicate.
@@ -54,8 +60,10 @@ class Algorithm {
   virtual std::vector<int32_t> allocation() const = 0;
 };
 
-// `params` lists the trainable tensors in flat-vector order. Throws ConfigError when the
-// configuration cannot work with this model (e.g. --k smaller than the number of blocks).
-std::unique_ptr<Algorithm> make_algorithm(const Config& config, std::span<const ParamInfo> params);
+// `params` lists the trainable tensors in flat-vector order; `kernels` is where the model's
+// parameters live (it must outlive the algorithm); config.data_comm says where payloads live. Throws ConfigError when the configuration cannot
+// work with this model (e.g. --k smaller than the number of blocks) or with that memory.
+std::unique_ptr<Algorithm> make_algorithm(const Config& config, std::span<const ParamInfo> params,
+                                          const ParamKernels& kernels = host_param_kernels());
 
 }  // namespace ferret

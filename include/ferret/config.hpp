@@ -91,6 +91,8 @@ struct Config {
   int64_t checkpoint_every = 10;    // and always at the end; 0 = only at the end
   int64_t verify_every = 1;         // replica checksum comparison every N rounds; 0 = off
   int64_t threads = 1;              // LibTorch/OpenMP threads per rank
+  std::string device = "cpu";       // cpu | cuda (model and parameter-space vectors on the rank's GPU)
+  std::string data_comm = "mpi";    // mpi | nccl (the round's payloads: host over MPI, or GPU buffers over NCCL)
   std::string model_dir;            // pretrained model: Hugging Face folder or .gguf file ("" = embedded model)
   std::string dtype = "fp32";       // fp32 | bf16 (autocast; master weights stay fp32)
   std::string prompt_template = "alpaca";  // alpaca | chat

@@ -1,5 +1,6 @@
-// defines: CudaStream, cuda_available, cuda_local_rank, select_cuda_device, cuda_project,
-//          cuda_reconstruct_add, cuda_fill_basis, and their host emulations (*_emulated)
+// defines: CudaStream, cuda_available, cuda_local_rank, select_cuda_device, cuda_device_pci_id,
+//          cuda_device_name, cuda_project,
+//          cuda_reconstruct_add, cuda_fill_basis, make_cuda_param_kernels, and host emulations (*_emulated)
 //
 // The GPU version of projection.hpp: the same γ_l = c_l V_lᵀ Δ_l and out += alpha · V_l γ_l, with
 // the basis regenerated on the device from rng.hpp's mapping (src/cuda/basis.cuh), never stored.
@@ -28,9 +29,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
+#include "ferret/param_kernels.hpp"
 #include "ferret/projection.hpp"
 
 struct CUstream_st;  // CUDA's stream type: cudaStream_t is CUstream_st*
@@ -54,6 +57,11 @@ int cuda_local_rank();
 // Throws std::runtime_error with cuda_available's reason when there is no usable device.
 int select_cuda_device();
 
+// Device `device`'s PCI address ("0000:3b:00.0": unique on its host, whatever CUDA_VISIBLE_DEVICES
+// renumbers) and its name ("NVIDIA H200"). Throw std::runtime_error on a CUDA error.
+std::string cuda_device_pci_id(int device);
+std::string cuda_device_name(int device);
+
 // γ = concat_l c_l V_lᵀ Δ_l, as project. delta_device holds delta_size floats on the device;
 // gamma is host memory of Σ K_l floats. Same requirements and exceptions as project (checked before
 // the device is touched); CUDA errors throw std::runtime_error naming the call and the error.
@@ -70,6 +78,11 @@ void cuda_reconstruct_add(const ProjectionSpec& spec, std::span<const Block> blo
 // out_device[i] = v[round, block, k, j0 + i] for i < n, as fill_basis (same checks), for tests.
 void cuda_fill_basis(Basis basis, uint64_t seed, uint32_t round, uint32_t block, uint32_t k, uint64_t j0,
                      uint64_t block_size, float* out_device, uint64_t n, CudaStream stream = nullptr);
+
+// param_kernels.hpp's operations on the current device's memory (what `--device cuda` runs use):
+// cuda_project / cuda_reconstruct_add, per-block squared norms (fixed reduction tree: the same bits
+// every run), and FedAvg's host<->device copies, all on the legacy default stream.
+std::unique_ptr<ParamKernels> make_cuda_param_kernels();
 
 // ---- host emulation of the kernels (tests; single-threaded, slow) -------------------------------
 void cuda_project_emulated(const ProjectionSpec& spec, std::span<const Block> blocks,

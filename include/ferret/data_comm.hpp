@@ -5,7 +5,8 @@
 // Two backends implement them:
 //   Comm     (comm.hpp)      host memory over MPI; the default, and the only one on CPU runs;
 //   NcclComm (nccl_comm.hpp) CUDA device memory over NCCL (built when CUDA is found), for
-//                             parameters that live on GPUs; its unique id travels by MPI_Bcast.
+//                             parameters that live on GPUs (--device cuda --data-comm nccl); its
+//                             unique id travels by MPI_Bcast.
 // The control plane (checksums, timings, strings, barriers, abort) stays on MPI in both cases.
 //
 // Every call counts the payload this rank hands to the backend, in one of three categories, so the

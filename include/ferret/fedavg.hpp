@@ -7,7 +7,10 @@ namespace ferret {
 
 class FedAvgAlgorithm final : public Algorithm {
  public:
-  explicit FedAvgAlgorithm(std::span<const ParamInfo> params);
+  // payload_in_param_space: payloads and steps live with the parameters (an NCCL data plane) and
+  // never pass through the host; otherwise they are host memory.
+  explicit FedAvgAlgorithm(std::span<const ParamInfo> params, const ParamKernels& kernels = host_param_kernels(),
+                           bool payload_in_param_space = false);
   std::string_view name() const override { return "fedavg"; }
   size_t payload_size() const override { return d_; }
   void begin_round(uint32_t) override {}
@@ -21,6 +24,8 @@ class FedAvgAlgorithm final : public Algorithm {
 
  private:
   size_t d_;
+  const ParamKernels* kernels_;
+  bool payload_in_param_space_;
 };
 
 }  // namespace ferret

@@ -17,7 +17,10 @@ namespace ferret {
 
 class FerretAlgorithm final : public Algorithm {
  public:
-  FerretAlgorithm(const Config& config, std::span<const ParamInfo> params);
+  // payload_in_param_space: the K coefficients travel in device memory (an NCCL data plane); the
+  // projection kernels still produce them on the host, so they are copied over (K floats).
+  FerretAlgorithm(const Config& config, std::span<const ParamInfo> params,
+                  const ParamKernels& kernels = host_param_kernels(), bool payload_in_param_space = false);
   std::string_view name() const override { return "ferret"; }
   size_t payload_size() const override { return k_; }
   void begin_round(uint32_t round) override;
@@ -34,6 +37,9 @@ class FerretAlgorithm final : public Algorithm {
  private:
   ProjectionSpec spec() const { return {basis_, seed_, round_}; }
 
+  const ParamKernels* kernels_;
+  bool payload_in_param_space_;
+  std::vector<float> host_coefficients_;  // staging of the K coefficients when they live on the device
   uint32_t k_;
   Basis basis_;
   Allocation policy_;

@@ -20,13 +20,16 @@ struct FlatParams {
   std::vector<ParamInfo> infos;               // name and size of each parameter, in flat order
   std::vector<std::vector<int64_t>> shapes;   // shape of each parameter
 
+  // The vector in its own memory: host, or device pointers on a --device cuda run (param_kernels.hpp).
   std::span<float> span() { return {flat.data_ptr<float>(), static_cast<size_t>(flat.numel())}; }
   std::span<const float> span() const { return {flat.data_ptr<float>(), static_cast<size_t>(flat.numel())}; }
   size_t size() const { return static_cast<size_t>(flat.numel()); }
+  // The values in host memory: `flat` itself on the CPU, a copy of it otherwise.
+  torch::Tensor on_host() const { return flat.is_cpu() ? flat : flat.to(torch::kCPU); }
 };
 
-// Moves every parameter of `module` into one flat tensor (values kept) and rebinds the
-// parameters as views of it. Call before creating any optimizer.
+// Moves every parameter of `module` into one flat tensor on the parameters' device (values kept)
+// and rebinds the parameters as views of it. Call after module.to(device), before any optimizer.
 FlatParams flatten_parameters(torch::nn::Module& module);
 
 }  // namespace ferret

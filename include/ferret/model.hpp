@@ -62,7 +62,8 @@ TORCH_MODULE(LlamaDecoderLayer);
 
 struct LlamaModelImpl : torch::nn::Module {
   explicit LlamaModelImpl(const ModelConfig& c);
-  torch::Tensor forward(const torch::Tensor& tokens);  // (B, T) int64 → hidden (B, T, C)
+  // (B, T) int64 → hidden (B, T, C). Tokens may be on the host: they are moved to the model's device.
+  torch::Tensor forward(const torch::Tensor& tokens);
   // tokens at positions cache.length … cache.length + T − 1, attending to the cached prefix; extends the cache.
   torch::Tensor forward(const torch::Tensor& tokens, KvCache& cache);
   torch::nn::Embedding embed_tokens{nullptr};
@@ -77,6 +78,7 @@ struct LlamaForCausalLMImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& tokens);  // (B, T) → logits (B, T, vocab)
   torch::Tensor forward(const torch::Tensor& tokens, KvCache& cache);  // incremental: logits of the new tokens
   torch::Tensor logits(const torch::Tensor& hidden);
+  torch::Device device() const { return model->rope_cos.device(); }  // where the model lives (module.to)
   ModelConfig config;
   LlamaModel model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when tie_embeddings

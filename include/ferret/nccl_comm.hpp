@@ -1,10 +1,9 @@
 // defines: NcclComm — DataComm's collectives of a round (reduce to rank 0, broadcast from rank 0,
 //          all-reduce) on device buffers through NCCL, bootstrapped over MPI.
 //
-// The NCCL backend of DataComm (data_comm.hpp). `--device cuda` runs (not wired yet: the round loop
-// still keeps parameters on the host) would construct one next to the MPI Comm, run cuda_project /
-// cuda_reconstruct_add (cuda_projection.hpp) on the parameters, and pass FedAvg's d-length update
-// through it on the device.
+// The NCCL backend of DataComm (data_comm.hpp). `--device cuda --data-comm nccl` runs construct one
+// next to the MPI Comm (run.cpp) and pass the round's payloads through it on the GPUs: FedAvg's
+// d-length update without a trip through host memory, Ferret's K coefficients likewise.
 //
 // ---- Semantics ----------------------------------------------------------------------------------
 // Construction is collective over the MPI communicator: rank 0 creates the ncclUniqueId, MPI_Bcast

@@ -1,4 +1,5 @@
-// Device discovery and selection: cuda_available, cuda_local_rank, select_cuda_device.
+// Device discovery and selection: cuda_available, cuda_local_rank, select_cuda_device, and what
+// identifies a device (cuda_device_pci_id, cuda_device_name).
 // Compiled by nvcc so that __CUDA_ARCH_LIST__ tells which architectures the kernels were built for.
 #include <cuda_runtime.h>
 
@@ -80,6 +81,18 @@ int select_cuda_device() {
   const int device = cuda_local_rank() % count;
   FERRET_CUDA_CHECK(cudaSetDevice(device));
   return device;
+}
+
+std::string cuda_device_pci_id(int device) {
+  char id[64] = {};
+  FERRET_CUDA_CHECK(cudaDeviceGetPCIBusId(id, sizeof id, device));
+  return id;
+}
+
+std::string cuda_device_name(int device) {
+  cudaDeviceProp prop{};
+  FERRET_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  return prop.name;
 }
 
 }  // namespace ferret
