@@ -305,11 +305,12 @@ class SafetensorsFile final : public WeightFile {
 // model.safetensors.index.json → {tensor name: shard file name}.
 std::map<std::string, std::string> read_weight_map(const fs::path& index) {
   const json j = read_json_file(index);
+  const std::string path = index.string();  // a named string: "'" + temporary trips GCC 12's -Wrestrict
   if (!j.is_object() || !j.contains("weight_map") || !j.at("weight_map").is_object())
-    fail("'" + index.string() + "' has no \"weight_map\" object");
+    fail("'" + path + "' has no \"weight_map\" object");
   std::map<std::string, std::string> out;
   for (const auto& [name, file] : j.at("weight_map").items()) {
-    if (!file.is_string()) fail("'" + index.string() + "': weight_map entry '" + name + "' is not a file name");
+    if (!file.is_string()) fail("'" + path + "': weight_map entry '" + name + "' is not a file name");
     out.emplace(name, file.get<std::string>());
   }
   return out;

@@ -8,7 +8,8 @@
 #            the same seed twice gives bit-identical parameters (h5diff of /params); Ferret's eval
 #            loss after 3 rounds is within 1 % of the same run on the CPU; --data-comm nccl gives the
 #            same bits as MPI (np 1, and np 2 where there are 2 GPUs: a sum of two is order-free),
-#            and is refused by name when two ranks would share a GPU.
+#            and is refused by name when two ranks would share a GPU; `ferret replay` on the CPU
+#            rebuilds a GPU run's checkpoint bit for bit (the CUDA reconstruction equals the CPU's).
 set -u
 bin=$1 repo=$2 mode=$3
 work=$(mktemp -d)
@@ -58,6 +59,7 @@ gpu=$(final_eval "$work/ferret-np2-a.log") cpu=$(final_eval "$work/cpu.log")
 echo "ferret np 2, eval loss after 3 rounds: cuda $gpu, cpu $cpu"
 awk -v g="$gpu" -v c="$cpu" 'BEGIN { d = g - c; if (d < 0) d = -d; exit !(g != "" && d <= 0.01 * c) }' ||
   { echo "FAIL: cuda and cpu eval losses differ by more than 1 %"; exit 1; }
+"$bin" replay --run "$work/ferret-np2-a" || { echo "FAIL: replay on the CPU differs from the GPU run"; exit 1; }
 gpus=$(nvidia-smi -L | grep -c '^GPU ')
 for algorithm in ferret fedavg; do
   for np in 1 2; do
