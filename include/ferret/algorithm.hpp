@@ -24,6 +24,10 @@
 
 namespace ferret {
 
+// Vectors of length d (delta, delta_sum, params) are in the parameter space of the ParamKernels the
+// algorithm was made with (param_kernels.hpp: host or GPU memory). Payloads and steps are host
+// memory, or in the parameter space too with --data-comm nccl (they then travel on the GPUs);
+// decoded_norm always gets a host step (the server optimizer's).
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -32,11 +36,6 @@ class Algorithm {
   virtual size_t payload_size() const = 0;
 
   virtual void begin_round(uint32_t round) = 0;
-  // Vectors of length d (delta, delta_sum, params) are in the parameter space of the ParamKernels
-  // the algorithm was made with (param_kernels.hpp: host or GPU memory). Payloads and steps are
-  // host memory, or in the parameter space too with --data-comm nccl (they then travel on the GPUs);
-  // decoded_norm always gets a host step (the server optimizer's).
-
   // One client of this rank finished the round with update `delta` (length d).
   virtual void observe_client_delta(std::span<const float> delta) = 0;
   // Per-round agreement among ranks before encoding (ferret's norm allocation); may communicate.
