@@ -11,6 +11,7 @@ file; main_guard turns it into that line on stderr and exit status 2.
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,10 @@ TIME_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct")
 
 class BadInput(Exception):
     """A file that is missing or not what the schema says; the message is one line."""
+
+
+class _UnreadableNow(BadInput):
+    """HDF5 could not read the file: damage, or a writer between two flushes (load_run retries)."""
 
 
 @dataclass
@@ -86,13 +91,13 @@ def open_h5(path: Path) -> h5py.File:
     try:
         is_hdf5 = h5py.is_hdf5(path)
     except OSError as e:
-        raise BadInput(f"'{path}' cannot be read: {one_line(e)}") from None
+        raise _UnreadableNow(f"'{path}' cannot be read: {one_line(e)}") from None
     if not is_hdf5:
         raise BadInput(f"'{path}' is not an HDF5 file")
     try:
         return h5py.File(path, "r")
     except OSError as e:
-        raise BadInput(f"'{path}' cannot be opened as HDF5: {one_line(e)}") from None
+        raise _UnreadableNow(f"'{path}' cannot be opened as HDF5: {one_line(e)}") from None
 
 
 def one_line(e: BaseException) -> str:
@@ -129,19 +134,42 @@ def file_kind(f: h5py.File) -> str:
     raise BadInput(f"'{f.filename}' is not a ferret metrics file or checkpoint (no /rounds or /params group)")
 
 
-def _vector(f: h5py.File, name: str, length: int | None) -> np.ndarray:
-    obj = f.get(name)
-    if not isinstance(obj, h5py.Dataset):
-        raise BadInput(f"'{f.filename}' lacks dataset {name}")
-    if obj.ndim != 1 or (length is not None and obj.shape[0] != length):
-        want = f"({length},)" if length is not None else "1-D"
-        raise BadInput(f"'{f.filename}' dataset {name} has shape {obj.shape}, expected {want}")
-    return obj[:]
+def _completed_rounds(f: h5py.File, names) -> int:
+    """Rounds every /rounds dataset holds. ferret appends a round dataset by dataset (eval_loss
+    first), so a file read while its run is going may hold one more entry in some of them: that
+    round is not complete yet and is left out. Any other difference means a damaged file."""
+    lengths = {}
+    for name in names:
+        obj = f.get(f"/rounds/{name}")
+        if not isinstance(obj, h5py.Dataset):
+            raise BadInput(f"'{f.filename}' lacks dataset /rounds/{name}")
+        if obj.ndim != 1:
+            raise BadInput(f"'{f.filename}' dataset /rounds/{name} has shape {obj.shape}, expected 1-D")
+        lengths[name] = obj.shape[0] - (1 if name == "eval_loss" else 0)
+    r = min(lengths.values())
+    for name, n in lengths.items():
+        if n not in (r, r + 1):
+            want = r + 1 if name == "eval_loss" else r
+            raise BadInput(f"'{f.filename}' dataset /rounds/{name} has shape ({n + (1 if name == 'eval_loss' else 0)},), "
+                           f"expected ({want},)")
+    return max(r, 0)
 
 
-def load_run(run) -> Run:
-    """Reads a run directory or metrics.h5 (only what the schema documents) into a Run."""
-    path = metrics_path(run)
+def load_run(run, attempts: int = 5) -> Run:
+    """Reads a run directory or metrics.h5 (only what the schema documents) into a Run. A run in
+    progress reads as its completed rounds; a read that fails is tried again (`attempts` in all,
+    0.1 s apart), since ferret may be mid-flush: only a failure that lasts means damage."""
+    for attempt in range(attempts):
+        try:
+            return _load_run_once(metrics_path(run))
+        except _UnreadableNow:
+            if attempt + 1 == attempts:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+def _load_run_once(path: Path) -> Run:
     with open_h5(path) as f:
         try:
             if not isinstance(f.get("rounds"), h5py.Group) and not isinstance(f.get("params"), h5py.Group):
@@ -152,15 +180,13 @@ def load_run(run) -> Run:
             if missing:
                 raise BadInput(f"'{path}' lacks root attribute '{missing[0]}'")
             attrs = {k: attr_value(v) for k, v in f.attrs.items()}
-            train_loss = _vector(f, "/rounds/train_loss", None)
-            r = len(train_loss)
-            rounds = {"train_loss": train_loss}
             absent = OLDER_SCHEMAS.get(attrs.get("schema_version"), ())
-            for name in ROUND_DATASETS[1:]:
-                rounds[name] = np.full(r, np.nan) if name in absent else _vector(f, f"/rounds/{name}", r)
-            eval_loss = _vector(f, "/rounds/eval_loss", r + 1).astype(np.float64)
-        except (OSError, KeyError, ValueError, TypeError) as e:  # a damaged file
-            raise BadInput(f"'{path}' cannot be read: {one_line(e)}") from None
+            present = [n for n in ROUND_DATASETS if n not in absent]
+            r = _completed_rounds(f, ["eval_loss", *present])
+            rounds = {name: np.full(r, np.nan) if name in absent else f[f"/rounds/{name}"][:r] for name in ROUND_DATASETS}
+            eval_loss = f["/rounds/eval_loss"][: r + 1].astype(np.float64)
+        except (OSError, KeyError, ValueError, TypeError) as e:  # a damaged file, or one mid-write
+            raise _UnreadableNow(f"'{path}' cannot be read: {one_line(e)}") from None
     return Run(path, attrs, eval_loss, rounds)
 
 

@@ -288,6 +288,25 @@ def test_a_schema_2_file_still_reads_and_summarizes(runs, tmp_path):
     assert np.all(np.isfinite(run.rounds["time_comm"]))
 
 
+def test_a_round_being_appended_is_left_out(runs, tmp_path):
+    """ferret appends a round dataset by dataset: read in between, the completed rounds come back;
+    a larger mismatch between datasets is damage and is refused."""
+    from ferret_h5 import BadInput
+    original = load_run(runs["ferret"])
+    live, damaged = tmp_path / "live.h5", tmp_path / "damaged.h5"
+    for path, grown, extra in ((live, ("eval_loss", "train_loss", "rouge_l"), 1), (damaged, ("time_comm",), 2)):
+        shutil.copy(runs["ferret"] / "metrics.h5", path)
+        with h5py.File(path, "a") as f:
+            for name in grown:
+                f["rounds"][name].resize((f["rounds"][name].shape[0] + extra,))
+    run = load_run(live)
+    assert run.num_rounds == ROUNDS
+    np.testing.assert_array_equal(run.eval_loss, original.eval_loss)
+    np.testing.assert_array_equal(run.rounds["train_loss"], original.rounds["train_loss"])
+    with pytest.raises(BadInput, match=rf"/rounds/time_comm has shape \({ROUNDS + 2},\), expected \({ROUNDS},\)"):
+        load_run(damaged)
+
+
 def test_metrics_scripts_refuse_a_checkpoint(runs):
     ckpt = runs["fedavg"] / "checkpoints" / "round_000001.h5"
     assert_refused(script("compare.py", ckpt), ckpt, "is a checkpoint")
