@@ -138,35 +138,33 @@ def _completed_rounds(f: h5py.File, names) -> int:
     """Rounds every /rounds dataset holds. ferret appends a round dataset by dataset (eval_loss
     first), so a file read while its run is going may hold one more entry in some of them: that
     round is not complete yet and is left out. Any other difference means a damaged file."""
-    lengths = {}
+    lengths, extra = {}, {}  # entries held; entries beyond the rounds (eval_loss: the one before training)
     for name in names:
         obj = f.get(f"/rounds/{name}")
         if not isinstance(obj, h5py.Dataset):
             raise BadInput(f"'{f.filename}' lacks dataset /rounds/{name}")
         if obj.ndim != 1:
             raise BadInput(f"'{f.filename}' dataset /rounds/{name} has shape {obj.shape}, expected 1-D")
-        lengths[name] = obj.shape[0] - (1 if name == "eval_loss" else 0)
-    r = min(lengths.values())
-    for name, n in lengths.items():
-        if n not in (r, r + 1):
-            want = r + 1 if name == "eval_loss" else r
-            raise BadInput(f"'{f.filename}' dataset /rounds/{name} has shape ({n + (1 if name == 'eval_loss' else 0)},), "
-                           f"expected ({want},)")
-    return max(r, 0)
+        lengths[name], extra[name] = obj.shape[0], 1 if name == "eval_loss" else 0
+    r = max(min(lengths[n] - extra[n] for n in names), 0)
+    for name in names:
+        if lengths[name] - extra[name] not in (r, r + 1):
+            raise BadInput(f"'{f.filename}' dataset /rounds/{name} has shape ({lengths[name]},), "
+                           f"expected ({r + extra[name]},)")
+    return r
 
 
 def load_run(run, attempts: int = 5) -> Run:
     """Reads a run directory or metrics.h5 (only what the schema documents) into a Run. A run in
     progress reads as its completed rounds; a read that fails is tried again (`attempts` in all,
     0.1 s apart), since ferret may be mid-flush: only a failure that lasts means damage."""
-    for attempt in range(attempts):
+    path = metrics_path(run)
+    for _ in range(attempts - 1):
         try:
-            return _load_run_once(metrics_path(run))
+            return _load_run_once(path)
         except _UnreadableNow:
-            if attempt + 1 == attempts:
-                raise
             time.sleep(0.1)
-    raise AssertionError("unreachable")
+    return _load_run_once(path)
 
 
 def _load_run_once(path: Path) -> Run:

@@ -6,13 +6,14 @@
 #include <string>
 
 namespace ferret {
-namespace {
 
 void check_same_size(const char* what, size_t a, size_t b) {
   if (a != b)
     throw std::invalid_argument(std::string(what) + ": sizes differ (" + std::to_string(a) + " and " +
                                 std::to_string(b) + ")");
 }
+
+namespace {
 
 class HostParamKernels final : public ParamKernels {
  public:

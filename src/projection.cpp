@@ -24,45 +24,6 @@ constexpr uint64_t kParallelMinWork = uint64_t{1} << 18;
 
 std::string str(uint64_t v) { return std::to_string(v); }
 
-// ---- validation ----
-
-void check_blocks(std::span<const Block> blocks, uint64_t length, const char* what, const char* vector_name) {
-  if (blocks.size() > UINT32_MAX)
-    throw std::invalid_argument(std::string(what) + ": " + str(blocks.size()) + " blocks; allowed <= 2^32 - 1");
-  uint64_t previous_end = 0;
-  for (size_t l = 0; l < blocks.size(); ++l) {
-    const Block& b = blocks[l];
-    if (b.size == 0)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' has size 0; allowed >= 1");
-    if (b.offset < previous_end)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' starts at " + str(b.offset) +
-                                  ", before the end of the previous block (" + str(previous_end) +
-                                  "); blocks must be in increasing order and disjoint");
-    if (b.offset > length || b.size > length - b.offset)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' = [" + str(b.offset) + ", " +
-                                  str(b.offset + b.size) + ") exceeds " + vector_name + ".size() = " + str(length));
-    previous_end = b.offset + b.size;
-  }
-}
-
-// Returns the offset of each block's coefficients in gamma, plus the total as a last entry.
-std::vector<uint64_t> gamma_offsets(std::span<const Block> blocks, std::span<const uint32_t> k_per_block,
-                                    uint64_t gamma_size, const char* what) {
-  if (k_per_block.size() != blocks.size())
-    throw std::invalid_argument(std::string(what) + ": k_per_block.size() = " + str(k_per_block.size()) +
-                                " but there are " + str(blocks.size()) + " blocks; allowed: one K_l per block");
-  std::vector<uint64_t> offsets(blocks.size() + 1, 0);
-  for (size_t l = 0; l < blocks.size(); ++l) {
-    if (k_per_block[l] == 0)
-      throw std::invalid_argument(std::string(what) + ": k_per_block[" + str(l) + "] = 0; allowed >= 1");
-    offsets[l + 1] = offsets[l] + k_per_block[l];
-  }
-  if (gamma_size != offsets.back())
-    throw std::invalid_argument(std::string(what) + ": gamma.size() = " + str(gamma_size) +
-                                " but sum of k_per_block = " + str(offsets.back()) + "; they must be equal");
-  return offsets;
-}
-
 // ---- fixed chunking: a function of the block sizes only, never of the thread count ----
 
 struct Chunk {
@@ -188,6 +149,46 @@ std::vector<double> water_filled_shares(uint32_t K, const std::vector<double>& w
 }
 
 }  // namespace
+
+// ---- argument checks (projection.hpp; the CUDA launchers use them too) ----
+
+void check_blocks(std::span<const Block> blocks, uint64_t length, const char* what, const char* vector_name) {
+  if (blocks.size() > UINT32_MAX)
+    throw std::invalid_argument(std::string(what) + ": " + str(blocks.size()) + " blocks; allowed <= 2^32 - 1");
+  uint64_t previous_end = 0;
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    const Block& b = blocks[l];
+    if (b.size == 0)
+      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' has size 0; allowed >= 1");
+    if (b.offset < previous_end)
+      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' starts at " + str(b.offset) +
+                                  ", before the end of the previous block (" + str(previous_end) +
+                                  "); blocks must be in increasing order and disjoint");
+    if (b.offset > length || b.size > length - b.offset)
+      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' = [" + str(b.offset) + ", " +
+                                  str(b.offset + b.size) + ") exceeds " + vector_name + ".size() = " + str(length));
+    previous_end = b.offset + b.size;
+  }
+}
+
+// Returns the offset of each block's coefficients in gamma, plus the total as a last entry.
+std::vector<uint64_t> gamma_offsets(std::span<const Block> blocks, std::span<const uint32_t> k_per_block,
+                                    uint64_t gamma_size, const char* what) {
+  if (k_per_block.size() != blocks.size())
+    throw std::invalid_argument(std::string(what) + ": k_per_block.size() = " + str(k_per_block.size()) +
+                                " but there are " + str(blocks.size()) + " blocks; allowed: one K_l per block");
+  std::vector<uint64_t> offsets(blocks.size() + 1, 0);
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    if (k_per_block[l] == 0)
+      throw std::invalid_argument(std::string(what) + ": k_per_block[" + str(l) + "] = 0; allowed >= 1");
+    offsets[l + 1] = offsets[l] + k_per_block[l];
+  }
+  if (gamma_size != offsets.back())
+    throw std::invalid_argument(std::string(what) + ": gamma.size() = " + str(gamma_size) +
+                                " but sum of k_per_block = " + str(offsets.back()) + "; they must be equal");
+  return offsets;
+}
+
 
 // ---- blocks ----
 

@@ -438,7 +438,8 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   RunSummary summary;
   summary.metrics_path = paths.metrics;
   if (comm.is_root()) {
-    log << to_ini(c) << "# " << st.model_description << "\n# device: " << st.compute.description << "\n# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
+    log << to_ini(c) << "# " << st.model_description << "\n# device: " << st.compute.description
+        << "\n# ranks = " << comm.size() << ", trainable parameters d = " << d << ", blocks L = "
         << algorithm->blocks().size() << ", upload = " << payload << " floats + " << kUploadHeaderFloats * 4
         << " B header per sending rank\n";
     {

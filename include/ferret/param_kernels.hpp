@@ -50,4 +50,8 @@ class ParamKernels {
 // The host implementation (projection.hpp's multithreaded kernels). Stateless, lives forever.
 const ParamKernels& host_param_kernels();
 
+// For implementations: std::invalid_argument naming `what` when the two vectors an operation
+// pairs differ in size.
+void check_same_size(const char* what, size_t a, size_t b);
+
 }  // namespace ferret

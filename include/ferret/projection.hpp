@@ -1,5 +1,6 @@
 // defines: ParamInfo, Block, make_blocks, Allocation (parse_allocation, to_string), allocate_k,
-//          block_sq_norms, ProjectionSpec, project, reconstruct_add, dense_basis
+//          block_sq_norms, ProjectionSpec, project, reconstruct_add, check_blocks, gamma_offsets,
+//          dense_basis
 //
 // Ferret's communication step (Shu et al., ICML 2025, §3.2): a client's update Δ ∈ R^d is sent as
 // K coefficients on random directions that every rank can regenerate from the shared seed.
@@ -103,6 +104,15 @@ void project(const ProjectionSpec& spec, std::span<const Block> blocks, std::spa
 // Same requirements as project, with out in place of delta.
 void reconstruct_add(const ProjectionSpec& spec, std::span<const Block> blocks, std::span<const uint32_t> k_per_block,
                      std::span<const float> gamma, float alpha, std::span<float> out);
+
+// ---- Argument checks, shared by every implementation (host here, CUDA in src/cuda/) so that all
+// refuse the same inputs with the same std::invalid_argument messages; `what` names the caller.
+// Blocks: each non-empty, in increasing offset order, disjoint, inside a vector of `length`
+// (`vector_name` in the message).
+void check_blocks(std::span<const Block> blocks, uint64_t length, const char* what, const char* vector_name);
+// One K_l >= 1 per block, summing to gamma_size; returns each block's offset in gamma, plus the total.
+std::vector<uint64_t> gamma_offsets(std::span<const Block> blocks, std::span<const uint32_t> k_per_block,
+                                    uint64_t gamma_size, const char* what);
 
 // Test reference: V_l of block `block_index` as a dense d_l × k_l column-major matrix (column k = v_k),
 // built with fill_basis one column at a time.

@@ -67,12 +67,6 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-void check_same_size(const char* what, size_t a, size_t b) {
-  if (a != b)
-    throw std::invalid_argument(std::string(what) + ": sizes differ (" + std::to_string(a) + " and " +
-                                std::to_string(b) + ")");
-}
-
 class CudaParamKernels final : public ParamKernels {
  public:
   bool device_memory() const override { return true; }
@@ -88,13 +82,9 @@ class CudaParamKernels final : public ParamKernels {
   }
 
   std::vector<double> block_sq_norms(std::span<const Block> blocks, std::span<const float> x) const override {
+    check_blocks(blocks, x.size(), "block_sq_norms", "delta");  // as the host's, message included
     uint64_t total_ctas = 0;
-    for (const Block& b : blocks) {
-      if (b.offset > x.size() || b.size > x.size() - b.offset)
-        throw std::invalid_argument("block_sq_norms: block '" + b.name + "' [" + std::to_string(b.offset) + ", +" +
-                                    std::to_string(b.size) + ") lies outside x of " + std::to_string(x.size()));
-      total_ctas += norm_ctas(b.size);
-    }
+    for (const Block& b : blocks) total_ctas += norm_ctas(b.size);
     std::vector<double> sums(blocks.size(), 0.0);
     if (total_ctas == 0) return sums;
     auto* partial = static_cast<double*>(scratch_.get(total_ctas * sizeof(double)));

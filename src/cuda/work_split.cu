@@ -13,42 +13,6 @@ std::string str(uint64_t v) { return std::to_string(v); }
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-// The checks of projection.cpp (check_blocks, gamma_offsets), with the same messages.
-void check_blocks(std::span<const Block> blocks, uint64_t length, const char* what, const char* vector_name) {
-  if (blocks.size() > UINT32_MAX)
-    throw std::invalid_argument(std::string(what) + ": " + str(blocks.size()) + " blocks; allowed <= 2^32 - 1");
-  uint64_t previous_end = 0;
-  for (size_t l = 0; l < blocks.size(); ++l) {
-    const Block& b = blocks[l];
-    if (b.size == 0)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' has size 0; allowed >= 1");
-    if (b.offset < previous_end)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' starts at " +
-                                  str(b.offset) + ", before the end of the previous block (" + str(previous_end) +
-                                  "); blocks must be in increasing order and disjoint");
-    if (b.offset > length || b.size > length - b.offset)
-      throw std::invalid_argument(std::string(what) + ": block " + str(l) + " '" + b.name + "' = [" + str(b.offset) +
-                                  ", " + str(b.offset + b.size) + ") exceeds " + vector_name + ".size() = " + str(length));
-    previous_end = b.offset + b.size;
-  }
-}
-
-void check_k_per_block(std::span<const Block> blocks, std::span<const uint32_t> k_per_block, uint64_t gamma_size,
-                       const char* what) {
-  if (k_per_block.size() != blocks.size())
-    throw std::invalid_argument(std::string(what) + ": k_per_block.size() = " + str(k_per_block.size()) +
-                                " but there are " + str(blocks.size()) + " blocks; allowed: one K_l per block");
-  uint64_t total = 0;
-  for (size_t l = 0; l < blocks.size(); ++l) {
-    if (k_per_block[l] == 0)
-      throw std::invalid_argument(std::string(what) + ": k_per_block[" + str(l) + "] = 0; allowed >= 1");
-    total += k_per_block[l];
-  }
-  if (gamma_size != total)
-    throw std::invalid_argument(std::string(what) + ": gamma.size() = " + str(gamma_size) +
-                                " but sum of k_per_block = " + str(total) + "; they must be equal");
-}
-
 // Project's split of one block: chunks of whole tiles, at most kMaxChunksPerBlock of them.
 void split_into_chunks(Segment& s, uint64_t tiles) {
   const uint64_t chunks_wanted = std::min(tiles, kMaxChunksPerBlock);
@@ -85,7 +49,7 @@ std::vector<Segment> make_segments(Kernel kernel, const ProjectionSpec& spec, st
                                    std::span<const uint32_t> k_per_block, uint64_t vector_size, uint64_t gamma_size,
                                    const char* what, const char* vector_name, uint32_t* ctas, uint64_t* partials) {
   check_blocks(blocks, vector_size, what, vector_name);
-  check_k_per_block(blocks, k_per_block, gamma_size, what);
+  gamma_offsets(blocks, k_per_block, gamma_size, what);  // projection.cpp's checks: the same messages
   const uint64_t coords = unit_coords(spec.basis);
   std::vector<Segment> segments(blocks.size());
   uint64_t cta = 0, gamma_at = 0, partial_at = 0;
