@@ -1,16 +1,16 @@
-// defines: the basis-entry math of rng.cpp ported to CUDA (Philox4x32-10, the log / sincos / sqrt /
+// defines: the basis-entry math of random/basis.cpp ported to CUDA (Philox4x32-10, the log / sincos / sqrt /
 //          erfinv polynomials, Box–Muller, the three word -> entry transforms), as __host__ __device__
 //          functions, plus BasisKey and unit_entries (one thread's run of entries of one basis vector).
 //
-// Bit equality with the CPU: every function here is rng.cpp's scalar code with the same constants
+// Bit equality with the CPU: every function here is random/basis.cpp's scalar code with the same constants
 // and the same operation order. Each float multiply, add and fma goes through mul_rn / add_rn /
 // sub_rn / fma_rn, which on the device are __fmul_rn / __fadd_rn / __fsub_rn / __fmaf_rn: nvcc
-// never contracts those intrinsics into an fma, so the rounding sequence is exactly rng.cpp's
+// never contracts those intrinsics into an fma, so the rounding sequence is exactly random/basis.cpp's
 // (ferret_cuda is also built with --fmad=false and without fast math, as a second line of defence).
 // On the host the same functions compile to plain IEEE operations (the library's host code is built
 // with -ffp-contract=off), which lets the tests run the kernels' math on a machine without a GPU.
 //
-// The mapping (seed, round r, block l, vector k, coordinate j) -> entry is rng.hpp's:
+// The mapping (seed, round r, block l, vector k, coordinate j) -> entry is random/basis.hpp's:
 //   key = {lo32, hi32}(splitmix64(seed)),  counter = {g, k, l, r},  g = j / G,
 //   rademacher  G = 128: bit j % 32 of word (j % 128) / 32, 0 -> +1, 1 -> −1;
 //   gaussian    G = 4:   Box–Muller on (w0, w1) -> entries 4g, 4g+1 and on (w2, w3) -> 4g+2, 4g+3;
@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "ferret/rng.hpp"
+#include "random/basis.hpp"
 
 #define FERRET_HD __host__ __device__ __forceinline__
 // `#pragma unroll` for the device pass only: the host compiler (GCC, -Wall) does not know it.
@@ -88,7 +88,7 @@ FERRET_HD float float_of(uint32_t u) {
 }
 
 // ---- Philox4x32-10 ------------------------------------------------------------------------------
-// rng.hpp's philox4x32_10 (Random123 / cuRAND constants). The 32×32 -> 64-bit products compile to
+// random/philox.hpp's philox4x32_10 (Random123 / cuRAND constants). The 32×32 -> 64-bit products compile to
 // one IMAD.WIDE.U32 each on sm_90, giving both halves at once.
 struct Words {
   uint32_t w0, w1, w2, w3;
@@ -110,7 +110,7 @@ FERRET_UNROLL
   return {c0, c1, c2, c3};
 }
 
-// What a kernel needs to regenerate the basis of block l in round r (rng.hpp's counter layout).
+// What a kernel needs to regenerate the basis of block l in round r (random/basis.hpp's counter layout).
 struct BasisKey {
   uint32_t key0, key1;  // lo32 / hi32 of splitmix64(seed)
   uint32_t round, block;
@@ -122,13 +122,13 @@ FERRET_HD Words group_words(const BasisKey& key, uint32_t k, uint32_t g) {
   return philox(g, k, key.block, key.round, key.key0, key.key1);
 }
 
-// ---- transcendentals: rng.cpp's polynomials, operation for operation ---------------------------
+// ---- transcendentals: random/basis.cpp's polynomials, operation for operation ---------------------------
 
 constexpr float kTwoPow24Inv = 1.0f / 16777216.0f;
-constexpr float kTwoPiOverTwoPow24 = 6.28318530717958647692f * kTwoPow24Inv;  // as rng.cpp folds it
+constexpr float kTwoPiOverTwoPow24 = 6.28318530717958647692f * kTwoPow24Inv;  // as random/basis.cpp folds it
 constexpr float kSqrt2 = 1.41421356237309504880f;
 
-// Cephes logf for a positive normal float (rng.cpp: log_positive).
+// Cephes logf for a positive normal float (random/basis.cpp: log_positive).
 FERRET_HD float log_positive(float x) {
   const uint32_t bits = bits_of(x);
   uint32_t mantissa = (bits & 0x007FFFFFu) | 0x3F800000u;
@@ -158,7 +158,7 @@ struct SinCos {
 };
 
 // sin and cos of 2π·m/2^24 for a 24-bit m: exact integer quarter-turn reduction, Cephes polynomials
-// on [−π/4, π/4) (rng.cpp: sincos_turns24).
+// on [−π/4, π/4) (random/basis.cpp: sincos_turns24).
 FERRET_HD SinCos sincos_turns24(uint32_t m) {
   const uint32_t n = (m + (1u << 21)) >> 22;
   const int32_t r = static_cast<int32_t>(m) - static_cast<int32_t>(n << 22);
@@ -178,7 +178,7 @@ FERRET_HD SinCos sincos_turns24(uint32_t m) {
 }
 
 // sqrt of a positive normal float: bit-trick estimate, three Newton steps, one residual correction
-// (rng.cpp: sqrt_positive). Not the hardware sqrt, whose rounding rng.cpp does not use.
+// (random/basis.cpp: sqrt_positive). Not the hardware sqrt, whose rounding random/basis.cpp does not use.
 FERRET_HD float sqrt_positive(float x) {
   const float half_x = mul_rn(0.5f, x);
   float r = float_of(0x5F375A86u - (bits_of(x) >> 1));
@@ -189,7 +189,7 @@ FERRET_HD float sqrt_positive(float x) {
   return fma_rn(fma_rn(-s, s, x), mul_rn(0.5f, r), s);
 }
 
-// Giles 2010 single-precision erfinv, central branch (rng.cpp: erfinv_central_inline).
+// Giles 2010 single-precision erfinv, central branch (random/basis.cpp: erfinv_central_inline).
 FERRET_HD float erfinv_central(float x) {
   float w = -log_positive(fma_rn(-x, x, 1.0f));
   w = sub_rn(w, 2.5f);
@@ -205,7 +205,7 @@ FERRET_HD float erfinv_central(float x) {
   return mul_rn(p, x);
 }
 
-// ---- word -> entry transforms (rng.cpp, same names) ---------------------------------------------
+// ---- word -> entry transforms (random/basis.cpp, same names) ---------------------------------------------
 
 // +1 if bit b of w is 0, −1 if it is 1: bit b moved to the sign position of 1.0f.
 FERRET_HD float rademacher_entry(uint32_t w, uint32_t b) {
@@ -232,7 +232,7 @@ FERRET_HD float symmetric_unit_from_word(uint32_t w) {  // (2·(w >> 8) + 1 − 
   return mul_rn(static_cast<float>(odd), kTwoPow24Inv);
 }
 
-// rng.cpp's choice and series (truncnormal_series_from_word): Taylor below kSeriesMaxScale.
+// random/basis.cpp's choice and series (truncnormal_series_from_word): Taylor below kSeriesMaxScale.
 constexpr float kSeriesMaxScale = 0.05f;
 constexpr float kSqrtHalfPi = 1.25331413731550025f;
 constexpr float kSeriesC3 = 0.261799387799149436f;

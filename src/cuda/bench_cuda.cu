@@ -1,4 +1,4 @@
-// ferret-bench-cuda: throughput of cuda_project and cuda_reconstruct_add on the current GPU
+// defines: ferret-bench-cuda: throughput of cuda_project and cuda_reconstruct_add on the current GPU
 // (prints numbers; no assertions; needs a GPU).
 //
 //   ferret-bench-cuda [d ...]      default d = 10000000 100000000; K = 256, 1024; L = 8; every basis
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "cuda_check.hpp"
-#include "ferret/cuda_projection.hpp"
+#include "cuda/cuda_projection.hpp"
 
 namespace {
 

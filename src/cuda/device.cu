@@ -1,4 +1,4 @@
-// Device discovery and selection: cuda_available, cuda_local_rank, select_cuda_device, and what
+// defines: Device discovery and selection: cuda_available, cuda_local_rank, select_cuda_device, and what
 // identifies a device (cuda_device_pci_id, cuda_device_name).
 // Compiled by nvcc so that __CUDA_ARCH_LIST__ tells which architectures the kernels were built for.
 #include <cuda_runtime.h>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cuda_check.hpp"
-#include "ferret/cuda_projection.hpp"
+#include "cuda/cuda_projection.hpp"
 
 namespace ferret {
 namespace {

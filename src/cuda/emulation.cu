@@ -1,10 +1,10 @@
-// Host emulation of the kernels in projection.cu: the same segments, units, per-thread steps
+// defines: Host emulation of the kernels in projection.cu: the same segments, units, per-thread steps
 // (work_split.cuh) and reduction order, run sequentially. It exists so that the CUDA port (the
 // entry math, the index mapping, the sums) is checked against the CPU functions on machines
 // without a GPU, and so that a GPU's results can be compared with it bit for bit.
 #include <vector>
 
-#include "ferret/cuda_projection.hpp"
+#include "cuda/cuda_projection.hpp"
 #include "work_split.cuh"
 
 namespace ferret {

@@ -1,4 +1,4 @@
-// CudaParamKernels: param_kernels.hpp's operations on device memory, for `--device cuda` runs.
+// defines: CudaParamKernels: param_kernels.hpp's operations on device memory, for `--device cuda` runs.
 // Projection and reconstruction are cuda_project / cuda_reconstruct_add; the small vector
 // operations FedAvg and the round loop need are here. Everything runs on the legacy default stream
 // (ordered with LibTorch's default stream) and returns with its result complete.
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cuda_check.hpp"
-#include "ferret/cuda_projection.hpp"
+#include "cuda/cuda_projection.hpp"
 
 namespace ferret {
 namespace {

@@ -1,10 +1,10 @@
-// The projection, reconstruction and basis-fill kernels and their launchers (cuda_project,
+// defines: The projection, reconstruction and basis-fill kernels and their launchers (cuda_project,
 // cuda_reconstruct_add, cuda_fill_basis). The work split and the per-thread steps are in
 // work_split.cuh, the entry math in basis.cuh; this file only maps CUDA's thread indices onto them.
 #include <cuda_runtime.h>
 
 #include "cuda_check.hpp"
-#include "ferret/cuda_projection.hpp"
+#include "cuda/cuda_projection.hpp"
 #include "work_split.cuh"
 
 namespace ferret {

