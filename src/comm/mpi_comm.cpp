@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 namespace ferret {
-namespace {
 
 void mpi_check(int err, const char* call) {
   if (err == MPI_SUCCESS) return;
@@ -14,6 +13,9 @@ void mpi_check(int err, const char* call) {
   MPI_Error_string(err, text, &len);
   throw std::runtime_error(std::string("MPI: ") + call + " failed: " + std::string(text, len));
 }
+
+namespace {
+
 #define FERRET_MPI(call) mpi_check((call), #call)
 
 uint64_t bytes_of(std::span<const float> s) { return s.size() * sizeof(float); }

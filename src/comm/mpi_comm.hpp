@@ -9,7 +9,6 @@
 #include <mpi.h>
 
 #include <cstdint>
-#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -72,6 +71,10 @@ class Comm final : public DataComm {
   size_t max_message_floats_ = kMaxMessageBytes / sizeof(float);
   SubCommCache<MPI_Comm> sub_comms_;  // by membership; rank 0 is always in
 };
+
+// Throws std::runtime_error naming `call` and MPI's error string unless err is MPI_SUCCESS (used by
+// the MPI and the NCCL backends alike).
+void mpi_check(int err, const char* call);
 
 // Ranks whose value differs from rank 0's (replica checksums gathered with Comm::allgather).
 std::vector<int> ranks_differing_from_root(std::span<const uint64_t> values);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "comm/mpi_comm.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace ferret {
@@ -19,14 +20,6 @@ void nccl_check(ncclResult_t result, const char* call, ncclComm_t comm = nullptr
   const char* detail = ncclGetLastError(comm);  // NCCL's last message (comm may be null)
   if (detail && *detail) text += std::string(": ") + detail;
   throw std::runtime_error(text);
-}
-
-void mpi_check(int err, const char* call) {
-  if (err == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(err, text, &len);
-  throw std::runtime_error(std::string("MPI: ") + call + " failed: " + std::string(text, len));
 }
 
 uint64_t bytes_of(size_t n) { return n * sizeof(float); }

@@ -21,7 +21,6 @@
 
 #include <cstddef>
 
-#include <map>
 #include <vector>
 
 #include "comm/data_comm.hpp"
