@@ -20,9 +20,10 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-SCHEMA_VERSION = 3             # metrics.h5 root attribute schema_version written by this ferret
-# Older schemas these scripts still read, and the datasets they lack (read as NaN).
-OLDER_SCHEMAS = {2: ("time_wait",)}
+SCHEMA_VERSION = 4             # metrics.h5 root attribute schema_version written by this ferret
+# Older schemas these scripts still read, and the datasets they lack (read as NaN); 3 lacks
+# /config_history too (read as the one configuration in /config).
+OLDER_SCHEMAS = {3: (), 2: ("time_wait",)}
 CHECKPOINT_FORMAT_VERSION = 1  # checkpoint root attribute format_version
 RUN_ATTRIBUTES = ("algorithm", "k", "num_clients", "ranks", "rounds", "seed", "num_params", "num_blocks",
                   "config", "version")
@@ -50,6 +51,12 @@ class Run:
     attrs: dict            # root attributes, strings decoded, numbers as Python ints
     eval_loss: np.ndarray  # R + 1 entries, [0] = before training
     rounds: dict           # name in ROUND_DATASETS -> array of R entries
+    config_history: list = None  # [(from_round, INI text)]: the configuration in effect from that round
+
+    def config_at(self, round_number: int) -> str:
+        """The configuration round `round_number` (1-based) ran with (a resume may change options)."""
+        history = self.config_history or [(1, self.attrs["config"])]
+        return [text for start, text in history if start <= max(round_number, 1)][-1]
 
     @property
     def run_dir(self) -> Path:
@@ -183,9 +190,24 @@ def _load_run_once(path: Path) -> Run:
             r = _completed_rounds(f, ["eval_loss", *present])
             rounds = {name: np.full(r, np.nan) if name in absent else f[f"/rounds/{name}"][:r] for name in ROUND_DATASETS}
             eval_loss = f["/rounds/eval_loss"][: r + 1].astype(np.float64)
+            history = _config_history(f, attrs["config"])
         except (OSError, KeyError, ValueError, TypeError) as e:  # a damaged file, or one mid-write
             raise _UnreadableNow(f"'{path}' cannot be read: {one_line(e)}") from None
-    return Run(path, attrs, eval_loss, rounds)
+    return Run(path, attrs, eval_loss, rounds, history)
+
+
+def _config_history(f: h5py.File, initial: str) -> list:
+    """/config_history's from_round_NNNNNN attributes as [(round, text)] by round (schema 3: /config)."""
+    group = f.get("config_history")
+    if group is None:
+        return [(1, initial)]
+    history = []
+    for name, value in group.attrs.items():
+        digits = name[len("from_round_"):] if name.startswith("from_round_") else ""
+        if not digits.isdigit():
+            raise BadInput(f"'{f.filename}' has an unexpected attribute /config_history/{name} (allowed: from_round_NNNNNN)")
+        history.append((int(digits), attr_value(value)))
+    return sorted(history)
 
 
 def check_checkpoint(f: h5py.File) -> None:

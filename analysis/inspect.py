@@ -5,7 +5,8 @@ usage: inspect.py FILE.h5    (RUN/metrics.h5, a run directory, or RUN/checkpoint
 
 Prints "FILE: ferret metrics" or "FILE: ferret checkpoint", then the root attributes (sorted; the
 stored config text as-is between "config:" and "end of config"), then every dataset as
-"/path  shape=(...)  dtype=...", and for a checkpoint the number of parameter tensors in /params
+"/path  shape=(...)  dtype=...", for a metrics file whose run was resumed with changed options one
+"from round N: key old -> new, ..." line per change (/config_history), and for a checkpoint the number of parameter tensors in /params
 and their total number of elements.
 """
 # This file shadows the standard library's `inspect` for scripts in this folder: keep this folder
@@ -25,12 +26,32 @@ from ferret_h5 import (BadInput, attr_value, check_checkpoint, file_kind, load_r
                        metrics_path, one_line, open_h5)
 
 
+def ini_values(text: str) -> dict:
+    """key -> value of the `key = value` lines of a stored configuration."""
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.lstrip().startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+# How a run was launched, not what it computes: left out of the change lines.
+LAUNCH_KEYS = ("out", "overwrite", "resume")
+
+
+def config_changes(history) -> list:
+    """One 'from round N: key old -> new, ...' line per configuration after the first."""
+    lines = []
+    for (_, before), (start, after) in zip(history, history[1:]):
+        a, b = ini_values(before), ini_values(after)
+        diff = [f"{k} {a.get(k, '(unset)')} -> {b.get(k, '(unset)')}" for k in sorted(a.keys() | b.keys())
+                if a.get(k) != b.get(k) and k not in LAUNCH_KEYS]
+        lines.append(f"from round {start}: " + (", ".join(diff) or "no option changed"))
+    return lines
+
+
 def describe(path) -> int:
     path = metrics_path(path)
     with open_h5(path) as f:
         kind = file_kind(f)
-    if kind == "metrics":
-        load_run(path)  # checks every documented attribute and dataset
+    history = load_run(path).config_history if kind == "metrics" else []  # load_run checks the layout
     with open_h5(path) as f:
         if kind == "checkpoint":
             check_checkpoint(f)
@@ -49,6 +70,8 @@ def describe(path) -> int:
             f.visititems(lambda n, o: datasets.append((n, o)) if isinstance(o, h5py.Dataset) else None)
             for name, d in datasets:
                 print(f"/{name}  shape={d.shape}  dtype={d.dtype}")
+            for line in config_changes(history):
+                print(line)
             if kind == "checkpoint":
                 tensors = [o for o in f["params"].values() if isinstance(o, h5py.Dataset)]
                 total = sum(t.size for t in tensors)

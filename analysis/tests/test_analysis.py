@@ -215,7 +215,7 @@ def test_inspect_checkpoint_shows_config_and_params(runs):
 def test_inspect_metrics(runs):
     out = ok(script("inspect.py", runs["fedavg"] / "metrics.h5"))
     assert "ferret metrics" in out.splitlines()[0]
-    assert "schema_version = 3" in out and "algorithm = fedavg" in out
+    assert "schema_version = 4" in out and "algorithm = fedavg" in out
     assert f"/rounds/eval_loss  shape=({ROUNDS + 1},)  dtype=float64" in out
     assert f"/rounds/bytes_up  shape=({ROUNDS},)  dtype=uint64" in out
     assert f"/clients/train_loss  shape=({ROUNDS}, 4)  dtype=float32" in out
@@ -350,3 +350,22 @@ def test_scripts_read_a_run_in_progress(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(job.pid, signal.SIGKILL)
                 job.wait()
+
+
+def test_a_resume_with_changed_options_is_recorded_per_round(tmp_path):
+    """--resume with a new --lr and more --rounds: /config keeps the first configuration,
+    /config_history says from which round the new one holds, inspect.py prints the change."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+    run_dir = tmp_path / "resumed"
+    i = TINY.index("--rounds")
+    base = ["mpirun", "-np", "2", "--oversubscribe", str(FERRET), *TINY[:i], *TINY[i + 2:], "--out", str(run_dir)]
+    for extra in (["--rounds", str(ROUNDS)], ["--resume", "auto", "--rounds", str(ROUNDS + 2), "--lr", "0.05"]):
+        r = subprocess.run(base + extra, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f"resuming after round {ROUNDS} with" in r.stdout + r.stderr
+    run = load_run(run_dir)
+    assert [start for start, _ in run.config_history] == [1, ROUNDS + 1]
+    assert run.attrs["config"] == run.config_history[0][1]
+    assert "lr = 0.1\n" in run.config_at(ROUNDS) and "lr = 0.05\n" in run.config_at(ROUNDS + 1)
+    out = ok(script("inspect.py", run_dir))
+    assert f"from round {ROUNDS + 1}: lr 0.1 -> 0.05, rounds {ROUNDS} -> {ROUNDS + 2}" in out

@@ -148,6 +148,23 @@ void require(bool ok, const char* option, const T& value, const std::string& all
 }
 
 
+// A message quoting the user's bytes (a binary --config, a mistyped option) printed as text: control
+// and non-ASCII bytes become \xNN, so the one error line stays one readable line.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ParseResult parse_config(int argc, const char* const* argv) {
@@ -173,7 +190,7 @@ ParseResult parse_config(int argc, const char* const* argv) {
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    fail(std::string(e.what()) + " (see --help)");
+    fail(printable(e.what()) + " (see --help)");
   }
   validate_config(c);
   return {c, {}};
@@ -188,7 +205,7 @@ Config config_from_ini(const std::string& text) {
     po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    fail(std::string("stored configuration: ") + e.what());
+    fail("stored configuration: " + printable(e.what()));
   }
   validate_config(c);
   return c;

@@ -138,6 +138,9 @@ std::string category_list(const std::map<std::string, std::vector<Example>>& by_
 FederatedData load_dolly(const DollyOptions& o) {
   validate(o);
   std::map<std::string, std::vector<Example>> by_category = read_by_category(o);
+  if (by_category.empty())
+    throw std::runtime_error("'" + o.file + "' holds no Dolly record (allowed: JSONL lines of {instruction, context, "
+                             "response, category})");
   const auto held_out = by_category.find(o.eval_category);
   if (held_out == by_category.end())
     throw std::runtime_error("Dolly eval category '" + o.eval_category + "' is not in '" + o.file +

@@ -123,11 +123,15 @@ std::vector<Example> usable_instances(const json& task, const fs::path& path, co
     throw std::runtime_error("Natural Instructions file " + path.string() + " has no \"Instances\" list");
   std::vector<Example> examples;
   std::unordered_set<std::string> inputs_seen;
+  size_t mistyped = 0;
   for (const json& instance : *it) {
-    if (!instance.is_object()) continue;
-    const auto input = instance.find("input"), output = instance.find("output");
-    if (input == instance.end() || !input->is_string()) continue;
-    if (output == instance.end() || !output->is_array() || output->empty() || !(*output)[0].is_string()) continue;
+    const auto input = instance.is_object() ? instance.find("input") : instance.end();
+    const auto output = instance.is_object() ? instance.find("output") : instance.end();
+    if (!instance.is_object() || input == instance.end() || !input->is_string() || output == instance.end() ||
+        !output->is_array() || output->empty() || !(*output)[0].is_string()) {
+      ++mistyped;
+      continue;
+    }
     std::string text = input->get<std::string>();
     if (max_input_chars != 0 && text.size() > max_input_chars) continue;
     if (!inputs_seen.insert(text).second) continue;
@@ -135,6 +139,9 @@ std::vector<Example> usable_instances(const json& task, const fs::path& path, co
     if (options.keep && !options.keep(example)) continue;
     examples.push_back(std::move(example));
   }
+  if (mistyped > 0 && options.warn)
+    options.warn("Natural Instructions file " + path.string() + ": skipped " + std::to_string(mistyped) + " of " +
+                 std::to_string(it->size()) + " instances that are not {\"input\": string, \"output\": [string, ...]}");
   return examples;
 }
 
@@ -168,7 +175,12 @@ NiTask load_task(const fs::path& path, const NiOptions& options) {
 
   NiTask result;
   const size_t min_instances = std::max<size_t>(2, static_cast<size_t>(options.min_instances));
-  if (examples.size() < min_instances) return result;
+  if (examples.size() < min_instances) {
+    if (options.warn)
+      options.warn("Natural Instructions task " + path.stem().string() + " left out: " + std::to_string(examples.size()) +
+                   " usable instances, fewer than the " + std::to_string(min_instances) + " a task needs");
+    return result;
+  }
   result.name = path.stem().string();
 
   std::mt19937_64 rng(detail::stream_seed({options.seed, detail::hash_string(result.name)}));

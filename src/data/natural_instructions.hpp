@@ -28,6 +28,9 @@ struct NiOptions {
   std::vector<std::string> eval_tasks;
   // Extra filter (e.g. "at most --max-length tokens once encoded"); empty = keep every usable instance.
   std::function<bool(const Example&)> keep;
+  // Where to say what was skipped and why: a task file whose instances are not {input: string,
+  // output: [string, ...]} (counted), a task dropped for too few usable instances. Null = silent.
+  std::function<void(const std::string&)> warn;
 };
 
 // Reads every <dir>/*.json, in file-name order. Each file: {"Definition": [str, ...], "Instances":

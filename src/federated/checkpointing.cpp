@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "config/resume_rules.hpp"
+
 namespace ferret {
 namespace {
 
@@ -58,15 +60,18 @@ Checkpoint make_checkpoint(const Config& c, const RunState& st, int64_t round) {
 }
 
 
-int64_t resume_from_checkpoint(const std::string& path, const Config& c, RunState& st) {
+void resume_from_checkpoint(const std::string& path, const Config& c, RunState& st) {
   Checkpoint ck;
   try {
     ck = read_checkpoint(path);
   } catch (const std::exception& e) {
     throw ConfigError(std::string("--resume: unreadable checkpoint: ") + e.what());
   }
+  const ResumeChanges changes = compare_for_resume(ck.config, c);
+  if (!changes.fixed.empty()) throw ConfigError(describe_refusal(changes.fixed, path));
   load_checkpoint_into(ck, c, st.fp, *st.server, *st.algorithm, path);
-  return ck.round;
+  st.start_round = ck.round;
+  st.resume_changes = changes.recorded;
 }
 
 }  // namespace ferret

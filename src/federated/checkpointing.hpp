@@ -15,8 +15,10 @@ namespace ferret {
 // Rank 0's checkpoint after `round` rounds.
 Checkpoint make_checkpoint(const Config& config, const RunState& st, int64_t round);
 
-// Loads the checkpoint at `path` into st (parameters, server momentum, algorithm state) and returns
-// its round. ConfigError when it cannot be read or belongs to another run (algorithm, seed, model).
-int64_t resume_from_checkpoint(const std::string& path, const Config& config, RunState& st);
+// Loads the checkpoint at `path` into st (parameters, server momentum, algorithm state) and sets
+// st.start_round to its round and st.resume_changes to the recorded options `config` changes.
+// ConfigError when it cannot be read, belongs to another run, or `config` changes a fixed option
+// (config/resume_rules.hpp: basis, k, allocation, seed, the model, the data, ...).
+void resume_from_checkpoint(const std::string& path, const Config& config, RunState& st);
 
 }  // namespace ferret

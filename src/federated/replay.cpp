@@ -67,10 +67,10 @@ ReplayResult replay_run(const std::string& run_dir, int64_t round, std::ostream&
 int replay_main(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   std::string run;
-  int64_t round = 0;
+  int64_t round = 0;  // 0: not given, the newest checkpoint
   po::options_description desc("ferret replay: rebuild a Ferret run's model from the seed and /coefficients");
   desc.add_options()("help,h", "print this help")("run", po::value(&run)->required(), "run directory (--out of the run)")(
-      "round", po::value(&round)->default_value(0), "round to rebuild and compare (0 = newest checkpoint)");
+      "round", po::value<int64_t>(), "round to rebuild and compare, >= 1 (default: the newest checkpoint)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -79,6 +79,12 @@ int replay_main(int argc, const char* const* argv) {
       return 0;
     }
     po::notify(vm);
+    if (vm.count("round")) {
+      round = vm["round"].as<int64_t>();
+      if (round < 1)  // 0 or -1 silently meant "newest" once: say what is allowed instead
+        throw ConfigError("replay: --round = " + std::to_string(round) +
+                          " (allowed: a round >= 1 that has a checkpoint; omit --round for the newest)");
+    }
   } catch (const po::error& e) {
     throw ConfigError(std::string("replay: ") + e.what() + " (see ferret replay --help)");
   }

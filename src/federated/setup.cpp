@@ -1,7 +1,9 @@
-// defines: Setup of a run (setup.hpp): device, data plane, --out, model, data, algorithm, resume, metrics.h5.
+// defines: Setup of a run (setup.hpp): device, data plane, the lock on --out, model, data, algorithm,
+//          resume, metrics.h5.
 #include "federated/setup.hpp"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,46 +42,51 @@ std::string decide_on_root(Comm& comm, const std::function<Decision()>& decide) 
 }
 
 OutputPaths output_paths(const Config& c) {
-  OutputPaths p{c.out, (fs::path(c.out) / "metrics.h5").string(), (fs::path(c.out) / "checkpoints").string(), {}};
-  if (c.resume == "auto") p.resume_from = latest_checkpoint(p.checkpoints);
-  else p.resume_from = c.resume;
-  return p;
+  return {c.out, (fs::path(c.out) / "metrics.h5").string(), (fs::path(c.out) / "checkpoints").string(), {}};
 }
 
-// Decides what happens to --out: a fresh run needs it empty (or --overwrite, which removes only
-// ferret's own outputs); a resumed run needs its metrics.h5 and the checkpoint. Returns an error
-// message, or "" to go ahead.
-std::string prepare_output_dir(const Config& c, const OutputPaths& p) {
+// Rank 0, holding the lock on --out: can this run use it? A fresh run needs it empty (or
+// --overwrite); a resumed run needs its metrics.h5 and the checkpoint (the newest for --resume
+// auto, set in p.resume_from). Changes nothing; returns an error message, or "" to go ahead.
+std::string check_output_dir(const Config& c, OutputPaths& p) {
   std::error_code ec;
-  const bool exists = fs::exists(p.dir, ec);
   if (!c.resume.empty()) {
+    p.resume_from = c.resume == "auto" ? latest_checkpoint(p.checkpoints) : c.resume;
     if (c.resume == "auto" && p.resume_from.empty())
       return "--resume auto: no checkpoint round_NNNNNN.h5 in '" + p.checkpoints + "'";
     if (!fs::is_regular_file(p.resume_from, ec)) return "--resume: checkpoint '" + p.resume_from + "' does not exist";
     if (!fs::is_regular_file(p.metrics, ec)) return "--resume: '" + p.metrics + "' does not exist (wrong --out?)";
     return {};
   }
-  if (exists && !fs::is_directory(p.dir, ec)) return "--out '" + p.dir + "' exists and is not a directory";
-  if (exists && !fs::is_empty(p.dir, ec)) {
-    if (!c.overwrite)
-      return "--out '" + p.dir + "' is not empty: pass --overwrite to replace its run, or --resume auto to continue it";
+  if (!holds_only_lock(p.dir) && !c.overwrite)
+    return "--out '" + p.dir + "' is not empty: pass --overwrite to replace its run, or --resume auto to continue it";
+  if (fs::exists(p.checkpoints, ec) && ::access(p.checkpoints.c_str(), W_OK) != 0)
+    return "--out: cannot write in '" + p.checkpoints + "'";
+  return {};
+}
+
+// Rank 0, once every input has been validated: --overwrite removes the earlier run's outputs (only
+// ferret's own files), checkpoints/ is made, and temporaries of a dead writer are removed.
+void commit_output_dir(const Config& c, const OutputPaths& p, std::ostream& log) {
+  std::error_code ec;
+  if (c.overwrite) {
     fs::remove(p.metrics, ec);
     fs::remove_all(p.checkpoints, ec);
     fs::remove(fs::path(p.dir) / "config.ini", ec);
   }
   fs::create_directories(p.checkpoints, ec);
-  if (ec) return "--out: cannot create '" + p.checkpoints + "': " + ec.message();
+  if (ec) throw ConfigError("--out: cannot create '" + p.checkpoints + "': " + ec.message());
   const fs::path probe = fs::path(p.checkpoints) / ".write-test";
-  if (!std::ofstream(probe).put('x').flush()) return "--out: cannot write in '" + p.checkpoints + "'";
+  if (!std::ofstream(probe).put('x').flush()) throw ConfigError("--out: cannot write in '" + p.checkpoints + "'");
   fs::remove(probe, ec);
-  return {};
+  for (const std::string& line : remove_stale_temporaries(p.checkpoints)) log << "ferret: " << line << "\n";
 }
 
 // Refuses to start when --out cannot hold even one checkpoint (written beside the previous one,
 // so two must fit); warns when the run's planned checkpoints will not all fit.
 void check_free_space(const Config& c, const OutputPaths& p, size_t num_params, std::ostream& warn) {
   std::error_code ec;
-  const auto space = fs::space(p.checkpoints, ec);
+  const auto space = fs::space(p.dir, ec);
   if (ec) return;  // unknown: the writes themselves will report
   const double one = 4.0 * static_cast<double>(num_params) + (1 << 20);
   const double count = (c.checkpoint_every > 0 ? static_cast<double>(c.rounds / c.checkpoint_every) : 0.0) + 1.0;
@@ -109,7 +116,8 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 // `count_tokens` gives an example's untruncated length; --max-length drops the longer ones (the
 // paper's filter) instead of letting encode_example cut them.
-FederatedData load_data(const Config& c, const std::function<size_t(const Example&)>& count_tokens) {
+// `warn`: rank 0 says what the data loader skipped (every rank loads the same data).
+FederatedData load_data(const Config& c, const std::function<size_t(const Example&)>& count_tokens, bool warn) {
   std::function<bool(const Example&)> keep;
   if (c.data.max_length > 0)
     keep = [&c, count_tokens](const Example& ex) { return count_tokens(ex) <= static_cast<size_t>(c.data.max_length); };
@@ -123,6 +131,7 @@ FederatedData load_data(const Config& c, const std::function<size_t(const Exampl
     o.instance_fraction = c.data.instance_fraction;
     o.eval_tasks = split_commas(c.data.eval_tasks);
     o.keep = keep;
+    if (warn) o.warn = [](const std::string& line) { std::cerr << "ferret: warning: " << line << "\n"; };
     return load_natural_instructions(o);
   }
   if (c.data.source == DataSource::dolly) {
@@ -188,13 +197,19 @@ void setup_everywhere(Comm& comm, F&& setup) {
   }
 }
 
-// Rank 0's evaluation sets, the free-space check and metrics.h5 (created, or reopened on resume).
+// Rank 0's evaluation sets and the free-space check: still nothing written.
 template <class Encode>
-void open_root_outputs(const Config& c, const Comm& comm, const OutputPaths& paths, const Encode& encode, RunState& st) {
-  const Algorithm* algorithm = st.algorithm.get();
+void prepare_root_outputs(const Config& c, const OutputPaths& paths, const Encode& encode, RunState& st) {
   check_free_space(c, paths, st.fp.size(), std::cerr);
   for (const auto& ex : spread_subset(st.data.eval, c.eval_samples)) st.eval_encoded.push_back(encode(ex));
   st.rouge_examples = spread_subset(st.data.eval, c.rouge_samples);
+}
+
+// Rank 0, after every check passed: --out prepared, config.ini, metrics.h5 created or reopened
+// (with the options this resume changed recorded from its first round on).
+void open_root_outputs(const Config& c, const Comm& comm, const OutputPaths& paths, RunState& st) {
+  commit_output_dir(c, paths, std::cout);
+  const Algorithm* algorithm = st.algorithm.get();
   const RunAttributes attrs{std::string(name_of(c.algorithm)),
                             c.algorithm != AlgorithmKind::fedavg ? static_cast<int64_t>(algorithm->payload_size()) : 0,
                             c.num_clients,
@@ -208,9 +223,13 @@ void open_root_outputs(const Config& c, const Comm& comm, const OutputPaths& pat
   if (st.start_round == 0) {
     std::ofstream(fs::path(c.out) / "config.ini") << to_ini(c);
     st.metrics.emplace(MetricsWriter::create(paths.metrics, attrs));
-  } else {
-    st.metrics.emplace(MetricsWriter::resume(paths.metrics, attrs, st.start_round));
+    return;
   }
+  const bool changed = !st.resume_changes.empty();
+  if (changed)
+    std::cout << "ferret: resuming after round " << st.start_round << " with " << describe_changes(st.resume_changes)
+              << " (recorded in metrics.h5 /config_history from round " << st.start_round + 1 << ")\n";
+  st.metrics.emplace(MetricsWriter::resume(paths.metrics, attrs, st.start_round, changed));
 }
 
 RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths, ComputeDevice compute) {
@@ -229,7 +248,7 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
   const auto count_tokens = [&](const Example& ex) {
     return encode_example(*st.tokenizer, ex, std::numeric_limits<int32_t>::max(), st.prompt_template).tokens.size();
   };
-  st.data = load_data(c, count_tokens);
+  st.data = load_data(c, count_tokens, comm.is_root());
   st.encoded.resize(c.num_clients);
   for (int cl : clients_of_rank(comm.rank(), comm.size(), static_cast<int>(c.num_clients)))
     for (const auto& ex : st.data.clients[cl].train) st.encoded[cl].push_back(encode(ex));
@@ -240,8 +259,8 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
       ServerOptions{c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
       algorithm->payload_size(), [algorithm](std::span<const float> s) { return algorithm->decoded_norm(s); });
 
-  if (!paths.resume_from.empty()) st.start_round = resume_from_checkpoint(paths.resume_from, c, st);
-  if (comm.is_root()) open_root_outputs(c, comm, paths, encode, st);
+  if (!paths.resume_from.empty()) resume_from_checkpoint(paths.resume_from, c, st);
+  if (comm.is_root()) prepare_root_outputs(c, paths, encode, st);
   return st;
 }
 
@@ -255,10 +274,25 @@ RunState setup_run(const Config& c, Comm& comm) {
   std::unique_ptr<DataComm> device_comm;
   setup_everywhere(comm, [&] { compute = open_compute_device(c); });
   setup_everywhere(comm, [&] { device_comm = open_device_comm(c, comm, compute); });
+  // Rank 0 locks --out for the whole run, then checks it; a refusal anywhere below releases the
+  // lock and leaves --out as it was (RunLock removes a directory it made and nothing else).
   OutputPaths paths = output_paths(c);
-  paths.resume_from = decide_on_root(comm, [&] { return Decision{prepare_output_dir(c, paths), paths.resume_from}; });
+  std::optional<RunLock> lock;
+  paths.resume_from = decide_on_root(comm, [&] {
+    try {
+      lock.emplace(RunLock::acquire(c.out));
+    } catch (const std::exception& e) {
+      return Decision{e.what(), {}};
+    }
+    const std::string error = check_output_dir(c, paths);
+    return Decision{error, paths.resume_from};
+  });
   RunState st;
   setup_everywhere(comm, [&] { st = build_state(c, comm, paths, std::move(compute)); });
+  setup_everywhere(comm, [&] {
+    if (comm.is_root()) open_root_outputs(c, comm, paths, st);
+  });
+  st.out_lock = std::move(lock);
   st.device_comm = std::move(device_comm);
   st.paths = paths;
   return st;

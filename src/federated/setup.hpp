@@ -3,9 +3,10 @@
 // Setup is where bad input is refused: every step runs on every rank, and a failure on any rank
 // becomes the same ConfigError everywhere (setup_everywhere), so the job ends with one line and
 // exit 2 instead of a hang in a collective. Filesystem decisions (is --out usable, which
-// checkpoint to resume) are made once, on rank 0, and broadcast (decide_on_root). Nothing in
-// --out is touched before the device has been opened: a refused --device cuda leaves an earlier
-// run as it was.
+// checkpoint to resume) are made once, on rank 0, and broadcast (decide_on_root). Rank 0 locks
+// --out first (io/run_lock.hpp) and holds the lock for the run. Nothing in --out changes before
+// every input (device, model, data, checkpoint, options a resume may not change) has been
+// validated: a refused run leaves an earlier run, or an absent --out, as it was.
 #pragma once
 
 #include <memory>
@@ -18,10 +19,12 @@
 #include "algorithms/server_optimizer.hpp"
 #include "comm/mpi_comm.hpp"
 #include "config/config.hpp"
+#include "config/resume_rules.hpp"
 #include "data/example.hpp"
 #include "federated/compute_device.hpp"
 #include "io/checkpoint_file.hpp"
 #include "io/metrics_file.hpp"
+#include "io/run_lock.hpp"
 #include "model/flat_params.hpp"
 #include "model/llama.hpp"
 
@@ -46,9 +49,11 @@ struct RunState {
   std::unique_ptr<Algorithm> algorithm;
   std::unique_ptr<ServerOptimizer> server;
   int64_t start_round = 0;
+  std::vector<OptionChange> resume_changes;  // recorded options this resume changed (resume_rules.hpp)
   OutputPaths paths;
   std::vector<EncodedExample> eval_encoded;  // rank 0
   std::vector<Example> rouge_examples;       // rank 0
+  std::optional<RunLock> out_lock;           // rank 0: held until the metrics file is closed
   std::optional<MetricsWriter> metrics;      // rank 0
 };
 

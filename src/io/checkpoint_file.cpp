@@ -4,6 +4,7 @@
 // A checkpoint is what a resumed run trusts blindly, so writing it is paranoid: temp file, full
 // read-back comparison, fsync, rename, fsync of the directory; reading it recomputes both checksums.
 #include "io/checkpoint_file.hpp"
+#include "io/write_guard.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -219,6 +220,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     write_checkpoint_file(temp, ckpt, params_checksum, server_checksum);
     verify_written_checkpoint(temp, ckpt, params_checksum);
     fsync_path(temp, /*directory=*/false);
+    const WriteGuard guard;  // a process told to stop renames all of it or none
     fs::rename(temp, path, ec);
     if (ec) fail(path, "cannot rename '" + temp + "' to", "", ec.message());
   } catch (...) {

@@ -171,6 +171,21 @@ std::vector<std::string> link_names(const File& f, hid_t group, const std::strin
 
 // ---- attributes --------------------------------------------------------------------------------
 
+namespace {
+extern "C" herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> attr_names(const File& f, hid_t obj, const std::string& obj_name) {
+  std::vector<std::string> names;
+  hsize_t index = 0;
+  check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &index, collect_attr_name, &names), f.path,
+        "cannot list the attributes of", obj_name);
+  return names;
+}
+
 void delete_attr_if_present(const File& f, hid_t obj, const std::string& obj_name, const std::string& attr) {
   htri_t exists = H5Aexists(obj, attr.c_str());
   if (exists < 0) fail_hdf5(f.path, "cannot look up", attr_desc(obj_name, attr));

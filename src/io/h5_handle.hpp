@@ -155,6 +155,8 @@ std::vector<std::string> link_names(const File& f, hid_t group, const std::strin
 
 void delete_attr_if_present(const File& f, hid_t obj, const std::string& obj_name, const std::string& attr);
 Handle open_attr(const File& f, hid_t obj, const std::string& obj_name, const std::string& attr);
+// Names of the attributes of `obj`, sorted by name.
+std::vector<std::string> attr_names(const File& f, hid_t obj, const std::string& obj_name);
 
 template <class T>
 void write_attr(const File& f, hid_t obj, const std::string& obj_name, const std::string& attr, T value) {

@@ -3,6 +3,7 @@
 // Every per-round dataset is listed once, in the tables below; create, resume, append and read
 // walk those tables, so the four cannot disagree about the layout.
 #include "io/metrics_file.hpp"
+#include "io/write_guard.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -22,7 +23,16 @@ namespace fs = std::filesystem;
 // ---- metrics layout ----------------------------------------------------------------------------
 
 // Bumped whenever the metrics layout changes; readers refuse other versions instead of misreading.
-constexpr int64_t kMetricsSchemaVersion = 3;  // 2: /rounds/time_eval; 3: /rounds/time_wait
+constexpr int64_t kMetricsSchemaVersion = 4;  // 2: /rounds/time_eval; 3: /rounds/time_wait; 4: /config_history
+constexpr int64_t kOldestReadableSchema = 3;  // a version-3 file reads as one without option changes
+
+constexpr const char* kConfigHistory = "/config_history";
+
+// The /config_history attribute of the configuration in effect from `from_round` (1-based) on.
+std::string segment_name(int64_t from_round) {
+  std::string digits = std::to_string(from_round);
+  return "from_round_" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
+}
 
 constexpr const char* kEvalLoss = "/rounds/eval_loss";  // R + 1 entries
 
@@ -106,19 +116,22 @@ constexpr StringAttribute kStringAttributes[] = {
 
 // ---- attributes and creation -------------------------------------------------------------------
 
-void write_run_attributes(const File& f, const RunAttributes& attrs) {
+// `with_config`: false on resume, where /config stays the configuration the run started with.
+void write_run_attributes(const File& f, const RunAttributes& attrs, bool with_config = true) {
   Handle root = open_group(f, "/");
   write_attr<int64_t>(f, root.get(), "/", "schema_version", kMetricsSchemaVersion);
-  for (const auto& a : kStringAttributes) write_string_attr(f, root.get(), "/", a.name, attrs.*a.field);
+  for (const auto& a : kStringAttributes)
+    if (with_config || a.field != &RunAttributes::config) write_string_attr(f, root.get(), "/", a.name, attrs.*a.field);
   for (const auto& a : kIntAttributes) write_attr<int64_t>(f, root.get(), "/", a.name, attrs.*a.field);
 }
 
 RunAttributes read_run_attributes(const File& f) {
   Handle root = open_group(f, "/");
   const int64_t schema = read_attr<int64_t>(f, root.get(), "/", "schema_version");
-  if (schema != kMetricsSchemaVersion)
+  if (schema < kOldestReadableSchema || schema > kMetricsSchemaVersion)
     fail(f.path, "unsupported", attr_desc("/", "schema_version"),
-         "version " + std::to_string(schema) + " (this ferret reads " + std::to_string(kMetricsSchemaVersion) + ")");
+         "version " + std::to_string(schema) + " (this ferret reads " + std::to_string(kOldestReadableSchema) + " to " +
+             std::to_string(kMetricsSchemaVersion) + ")");
   RunAttributes attrs;
   for (const auto& a : kStringAttributes) attrs.*a.field = read_string_attr(f, root.get(), "/", a.name);
   for (const auto& a : kIntAttributes) attrs.*a.field = read_attr<int64_t>(f, root.get(), "/", a.name);
@@ -133,6 +146,8 @@ void check_widths_not_negative(const std::string& path, const RunAttributes& att
 
 void create_metrics_layout(const File& f, const RunAttributes& attrs) {
   write_run_attributes(f, attrs);
+  Handle history = create_group(f, kConfigHistory);
+  write_string_attr(f, history.get(), kConfigHistory, segment_name(1), attrs.config);
   create_group(f, "/rounds");
   create_group(f, "/clients");
   create_growing_dataset<double>(f, kEvalLoss, std::nullopt);
@@ -143,6 +158,37 @@ void create_metrics_layout(const File& f, const RunAttributes& attrs) {
     using T = typename std::remove_cvref_t<decltype(c)>::value_type;
     if (attrs.*c.width > 0) create_growing_dataset<T>(f, c.name, static_cast<hsize_t>(attrs.*c.width));
   });
+}
+
+// ---- configuration history ---------------------------------------------------------------------
+// /config_history holds one string attribute per configuration the run used: from_round_NNNNNN is
+// the INI text in effect from round NNNNNN (1-based) on.
+
+std::vector<ConfigSegment> read_config_history(const File& f, const std::string& initial_config) {
+  if (!link_exists(f, kConfigHistory)) return {{1, initial_config}};  // schema 3
+  Handle group = open_group(f, kConfigHistory);
+  std::vector<ConfigSegment> history;
+  for (const std::string& name : attr_names(f, group.get(), kConfigHistory)) {
+    const std::string digits = name.rfind("from_round_", 0) == 0 ? name.substr(11) : "";
+    if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos)
+      fail(f.path, "unexpected", attr_desc(kConfigHistory, name), "(allowed: from_round_NNNNNN)");
+    history.push_back({std::stoll(digits), read_string_attr(f, group.get(), kConfigHistory, name)});
+  }
+  return history;  // sorted: the names are zero-padded and listed by name
+}
+
+// Drops the configurations of rounds after `completed_rounds` (they are redone) and, when the
+// resumed run changed a recorded option, adds the one it starts round completed_rounds + 1 with.
+void update_config_history(const File& f, const std::string& initial_config, int64_t completed_rounds,
+                           const std::optional<std::string>& changed_config) {
+  const bool existed = link_exists(f, kConfigHistory);
+  Handle group = existed ? open_group(f, kConfigHistory) : create_group(f, kConfigHistory);
+  if (!existed) write_string_attr(f, group.get(), kConfigHistory, segment_name(1), initial_config);
+  for (const auto& segment : read_config_history(f, initial_config))
+    if (segment.from_round > completed_rounds && segment.from_round > 1)
+      delete_attr_if_present(f, group.get(), kConfigHistory, segment_name(segment.from_round));
+  if (changed_config)
+    write_string_attr(f, group.get(), kConfigHistory, segment_name(completed_rounds + 1), *changed_config);
 }
 
 // ---- resume ------------------------------------------------------------------------------------
@@ -267,13 +313,17 @@ MetricsWriter MetricsWriter::create(const std::string& path, const RunAttributes
   return MetricsWriter(std::move(impl));
 }
 
-MetricsWriter MetricsWriter::resume(const std::string& path, const RunAttributes& attrs, int64_t completed_rounds) {
+MetricsWriter MetricsWriter::resume(const std::string& path, const RunAttributes& attrs, int64_t completed_rounds,
+                                    bool config_changed) {
   silence_hdf5_errors();
   if (completed_rounds < 0) fail(path, "cannot resume", "", "negative completed_rounds");
+  const WriteGuard guard;
   File f = open_file(path, /*writable=*/true);
-  check_resume_attributes(path, read_run_attributes(f), attrs);
+  const RunAttributes stored = read_run_attributes(f);
+  check_resume_attributes(path, stored, attrs);
   apply_truncations(f, plan_resume(f, attrs, completed_rounds));
-  write_run_attributes(f, attrs);  // rounds, ranks, seed, config, version of the continuing run
+  update_config_history(f, stored.config, completed_rounds, config_changed ? std::optional(attrs.config) : std::nullopt);
+  write_run_attributes(f, attrs, /*with_config=*/false);  // rounds, ranks, seed, version of the continuing run
   flush(f);
   return MetricsWriter(std::make_unique<Impl>(Impl{std::move(f), attrs, completed_rounds}));
 }
@@ -281,6 +331,7 @@ MetricsWriter MetricsWriter::resume(const std::string& path, const RunAttributes
 void MetricsWriter::write_initial_eval_loss(double loss) {
   if (!impl_) throw std::runtime_error("h5io: MetricsWriter used after close or move");
   silence_hdf5_errors();
+  const WriteGuard guard;
   const File& f = impl_->file;
   Handle dset = open_dataset(f, kEvalLoss);
   if (extent(f, dset.get(), kEvalLoss).at(0) == 0) set_extent(f, dset.get(), kEvalLoss, {1});
@@ -291,6 +342,7 @@ void MetricsWriter::write_initial_eval_loss(double loss) {
 void MetricsWriter::write_initial_rouge_l(double rouge_l) {
   if (!impl_) throw std::runtime_error("h5io: MetricsWriter used after close or move");
   silence_hdf5_errors();
+  const WriteGuard guard;
   const File& f = impl_->file;
   Handle root = open_group(f, "/");
   write_attr<double>(f, root.get(), "/", "initial_rouge_l", rouge_l);
@@ -300,6 +352,7 @@ void MetricsWriter::write_initial_rouge_l(double rouge_l) {
 void MetricsWriter::append_round(const RoundRecord& round) {
   if (!impl_) throw std::runtime_error("h5io: MetricsWriter used after close or move");
   silence_hdf5_errors();
+  const WriteGuard guard;  // the rows and their flush, or nothing
   const File& f = impl_->file;
   const auto row = static_cast<hsize_t>(impl_->rounds);
   check_round_widths(f.path, impl_->attrs, round, impl_->rounds);
@@ -329,11 +382,35 @@ void MetricsWriter::close() {
 
 // ---- reading -----------------------------------------------------------------------------------
 
+namespace {
+
+// No dataset may hold more rows than the run has rounds (eval_loss: one more): a file whose datasets
+// were resized (damage, or a hand edit) is refused before gigabytes are read from it.
+void check_row_counts(const File& f, const RunAttributes& attrs) {
+  const auto check = [&](const std::string& name, int64_t limit) {
+    Handle dset = open_dataset(f, name);
+    const auto rows = static_cast<int64_t>(extent(f, dset.get(), name).at(0));
+    if (rows > limit)
+      fail(f.path, "damaged", dataset_desc(name),
+           "holds " + std::to_string(rows) + " rows, more than the run's " + std::to_string(limit) +
+               (name == kEvalLoss ? " (rounds + 1)" : " (attribute 'rounds')"));
+  };
+  check(kEvalLoss, attrs.rounds + 1);
+  for_each_round_column([&](const auto& c) { check(c.name, attrs.rounds); });
+  for_each_row_column([&](const auto& c) {
+    if (attrs.*c.width > 0) check(c.name, attrs.rounds);
+  });
+}
+
+}  // namespace
+
 MetricsData read_metrics(const std::string& path) {
   silence_hdf5_errors();
   File f = open_file(path, /*writable=*/false);
   MetricsData m;
   m.attrs = read_run_attributes(f);
+  check_row_counts(f, m.attrs);
+  m.config_history = read_config_history(f, m.attrs.config);
   m.eval_loss = read_vector<double>(f, kEvalLoss);
   {
     Handle root = open_group(f, "/");

@@ -7,12 +7,13 @@
 // read it); no <hdf5.h> here, callers need not see the C API. Every failure is a
 // std::runtime_error with one line starting "h5io: " and naming the file, the object and what failed.
 //
-// ---- metrics.h5, schema_version 3 --------------------------------------------------------------
+// ---- metrics.h5, schema_version 4 --------------------------------------------------------------
 // R = rounds written, K = k, N = num_clients, L = num_blocks. Numbers little-endian; strings
 // variable-length UTF-8 (fixed-length ones are accepted on read); every attribute is a scalar on "/".
 // Root attributes:
-//   schema_version   int64    3 (2 lacked /rounds/time_wait, 1 also /rounds/time_eval);
-//                             read_metrics and MetricsWriter::resume refuse any other value
+//   schema_version   int64    4 (3 lacked /config_history, 2 also /rounds/time_wait, 1 also
+//                             /rounds/time_eval); read_metrics and MetricsWriter::resume accept 3
+//                             (as a run without option changes) and 4, and refuse any other value
 //   algorithm        string   "ferret", "fedavg", "fedkseed", ...
 //   k                int64    K, payload floats per round (0 for fedavg)
 //   num_clients      int64    N
@@ -21,9 +22,14 @@
 //   seed             int64    the run's --seed
 //   num_params       int64    d, trainable parameters
 //   num_blocks       int64    L, parameter blocks of the allocation (0 when there are none)
-//   config           string   the resolved INI text (as config.ini)
+//   config           string   the resolved INI text the run started with (as config.ini); a
+//                             resume never rewrites it (see /config_history)
 //   version          string   ferret's version
 //   initial_rouge_l  float64  Rouge-L before training; only present once it was measured
+// Group /config_history: one string attribute per configuration the run has used,
+//   from_round_NNNNNN  string   the resolved INI text in effect from round NNNNNN (1-based) on;
+//                               from_round_000001 equals /config, and a resume that changes a
+//                               recorded option (lr, local-steps, participation, ...) adds one.
 // Groups /rounds and /clients always exist. Datasets, all chunked and extendible along axis 0
 // (maxshape R = unlimited); float datasets read unwritten entries as NaN (their fill value):
 //   /rounds/eval_loss         R+1      float64  held-out loss per response token; entry 0 is before
@@ -94,9 +100,13 @@ class MetricsWriter {
   // rows (eval_loss to completed_rounds + 1) so rounds written after the checkpoint are redone.
   // algorithm, k, num_clients, num_blocks and num_params must match the file (k, num_clients and
   // num_blocks fix the dataset shapes, algorithm and num_params what the rows mean); rounds,
-  // ranks, seed, config and version are rewritten from `attrs`. Throws, changing nothing, when
+  // ranks, seed and version are rewritten from `attrs`. Throws, changing nothing, when
   // the file holds fewer than `completed_rounds` rounds.
-  static MetricsWriter resume(const std::string& path, const RunAttributes& attrs, int64_t completed_rounds);
+  // /config stays the configuration the run started with; /config_history loses the entries of
+  // rounds after `completed_rounds` and, when `config_changed`, gains attrs.config from round
+  // completed_rounds + 1 (a resume that changed a recorded option, config/resume_rules.hpp).
+  static MetricsWriter resume(const std::string& path, const RunAttributes& attrs, int64_t completed_rounds,
+                              bool config_changed = false);
 
   MetricsWriter(MetricsWriter&&) noexcept;
   MetricsWriter& operator=(MetricsWriter&&) noexcept;
@@ -119,6 +129,12 @@ class MetricsWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// One configuration of a run and the first round (1-based) it was in effect for.
+struct ConfigSegment {
+  int64_t from_round = 1;
+  std::string config;  // INI text
+};
+
 // Everything in metrics.h5, read back (tests, analysis parity). R = length of /rounds/train_loss;
 // coefficients / client_train_loss / allocation have R rows (rows are empty when their width is 0).
 struct MetricsData {
@@ -130,6 +146,7 @@ struct MetricsData {
   std::vector<int32_t> participants, senders;
   std::vector<std::vector<float>> coefficients, client_train_loss;
   std::vector<std::vector<int32_t>> allocation;
+  std::vector<ConfigSegment> config_history;  // by from_round; the first is {1, attrs.config}
 };
 MetricsData read_metrics(const std::string& path);
 

@@ -340,6 +340,7 @@ class GgufFile final : public WeightFile {
     // Offsets are compared with the bytes after data_start before they are added to it: a sum
     // that wrapped around 2^64 would otherwise point a tensor at the header.
     const uint64_t data_bytes = data_start <= file_.size() ? file_.size() - data_start : 0;
+    std::vector<detail::ByteRange> ranges;
     for (StoredTensor& t : stored) {
       const std::string where = "GGUF '" + path + "': tensor '" + t.info.name + "'";
       const int64_t n = detail::element_count(t.info.shape, where);
@@ -353,8 +354,10 @@ class GgufFile final : public WeightFile {
              std::to_string(t.unpermute_heads) + " rotary heads");
       if (by_name_.count(t.info.name)) fail(where + " appears twice");
       infos_.push_back(t.info);
-      by_name_.emplace(t.info.name, t);
+      const auto& [entry, added] = by_name_.emplace(t.info.name, t);
+      ranges.push_back({&entry->first, entry->second.offset, bytes});
     }
+    detail::check_disjoint_ranges(std::move(ranges), "GGUF '" + path + "'");
     model_.tie_embeddings = !by_name_.count("lm_head.weight");
     if (!has("llama.vocab_size")) {
       const auto it = by_name_.find("model.embed_tokens.weight");
@@ -374,6 +377,11 @@ class GgufFile final : public WeightFile {
     if (has("llama.vocab_size")) model_.vocab_size = integer("llama.vocab_size");
     context_length_ = has("llama.context_length") ? integer("llama.context_length") : 0;
     const std::string& path = file_.path();
+    detail::check_model_values(model_,
+                               {"GGUF '" + path + "': metadata key", "llama.embedding_length", "llama.feed_forward_length",
+                                "llama.block_count", "llama.attention.head_count", "llama.attention.head_count_kv",
+                                "llama.vocab_size", "llama.attention.layer_norm_rms_epsilon", "llama.rope.freq_base"},
+                               has("llama.vocab_size"));
     if (model_.num_heads <= 0 || model_.hidden_size % model_.num_heads != 0 || model_.num_kv_heads <= 0 ||
         model_.num_heads % model_.num_kv_heads != 0)
       fail("GGUF '" + path + "': head counts " + std::to_string(model_.num_heads) + "/" +

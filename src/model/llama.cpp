@@ -163,11 +163,15 @@ LoadedModel load_model(const Config& c) {
     ModelConfig mc = c.model;
     out.tokenizer = std::make_unique<ByteTokenizer>();
     mc.vocab_size = out.tokenizer->vocab_size();
+    check_model_fits_memory(mc, "--hidden-size = " + std::to_string(mc.hidden_size) + ", --layers = " +
+                                    std::to_string(mc.num_layers) + ", --intermediate-size = " +
+                                    std::to_string(mc.intermediate_size));
     out.model = make_model(mc, c.seed);
     out.description = "embedded byte-level model (random init from --seed)";
     return out;
   }
   Pretrained pretrained = open_pretrained(c.model_dir, c.model.max_seq_len);
+  check_model_fits_memory(pretrained.model, "--model-dir '" + c.model_dir + "'");
   out.model = make_model(pretrained.model, c.seed);  // the random init is overwritten next
   load_weights(out.model, *pretrained.weights);
   out.tokenizer = std::move(pretrained.tokenizer);

@@ -128,8 +128,9 @@ HfConfig parse_config_json(const fs::path& file) {
   m.rope_theta = rope_theta_of(cfg, path);
   m.tie_embeddings = optional_bool(cfg, "tie_word_embeddings", false, path);
   out.max_position_embeddings = optional_int(cfg, "max_position_embeddings", 2048, path);
-  if (m.hidden_size <= 0 || m.intermediate_size <= 0 || m.num_layers <= 0 || m.vocab_size <= 0)
-    fail("'" + path + "': hidden_size, intermediate_size, num_hidden_layers and vocab_size must be positive");
+  detail::check_model_values(m, {"'" + path + "':", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                 "num_attention_heads", "num_key_value_heads", "vocab_size", "rms_norm_eps",
+                                 "rope_theta"});
   if (m.num_heads <= 0 || m.hidden_size % m.num_heads != 0)
     fail("'" + path + "': hidden_size " + std::to_string(m.hidden_size) + " is not a multiple of num_attention_heads " +
          std::to_string(m.num_heads));
@@ -218,6 +219,9 @@ std::vector<StoredTensor> parse_safetensors_header(const MappedFile& file, size_
   std::vector<StoredTensor> out;
   for (const auto& [name, entry] : header.items())
     if (name != "__metadata__") out.push_back(parse_tensor_entry(name, entry, file, shard, 8 + header_len));
+  std::vector<detail::ByteRange> ranges;
+  for (const StoredTensor& t : out) ranges.push_back({&t.info.name, t.offset, t.bytes});
+  detail::check_disjoint_ranges(std::move(ranges), "'" + path + "'");
   return out;
 }
 

@@ -1,4 +1,5 @@
-// defines: MappedFile, shape helpers, check_llama_tensors — the format-independent reader parts
+// defines: MappedFile, shape helpers, value and byte-range checks, check_llama_tensors — the
+// format-independent reader parts
 //
 // The parts of the weight readers that are format-independent: the read-only file mapping, shape
 // helpers, and check_llama_tensors (does a file hold exactly the tensors a LlamaForCausalLM needs?).
@@ -8,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -63,6 +66,51 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+namespace {
+
+// Far above any published LLaMA (405B: 126 layers, 16384 wide, 53248 SwiGLU, 128 heads, 128256
+// tokens), far below what would overflow or exhaust memory when shapes and names are made from them.
+constexpr int64_t kMaxLayers = 1024, kMaxWidth = int64_t{1} << 20, kMaxHeads = 4096, kMaxVocab = int64_t{1} << 24;
+
+void check_range(int64_t v, int64_t hi, const ModelKeys& k, const char* key) {
+  if (v < 1 || v > hi)
+    throw std::runtime_error(k.where + " '" + key + "' is " + std::to_string(v) + " (allowed: 1 .. " +
+                             std::to_string(hi) + ")");
+}
+
+void check_positive_finite(double v, double hi, const ModelKeys& k, const char* key) {
+  if (!(v > 0.0 && v <= hi)) {  // also false for NaN
+    std::ostringstream msg;
+    msg << k.where << " '" << key << "' is " << v << " (allowed: a finite number > 0 and <= " << hi << ")";
+    throw std::runtime_error(msg.str());
+  }
+}
+
+}  // namespace
+
+void check_model_values(const ModelConfig& m, const ModelKeys& k, bool has_vocab) {
+  check_range(m.hidden_size, kMaxWidth, k, k.hidden);
+  check_range(m.intermediate_size, 4 * kMaxWidth, k, k.intermediate);
+  check_range(m.num_layers, kMaxLayers, k, k.layers);
+  check_range(m.num_heads, kMaxHeads, k, k.heads);
+  check_range(m.num_kv_heads, kMaxHeads, k, k.kv_heads);
+  if (has_vocab) check_range(m.vocab_size, kMaxVocab, k, k.vocab);
+  check_positive_finite(m.rms_norm_eps, 1.0, k, k.eps);
+  check_positive_finite(m.rope_theta, 1e12, k, k.theta);
+}
+
+void check_disjoint_ranges(std::vector<ByteRange> ranges, const std::string& where) {
+  std::erase_if(ranges, [](const ByteRange& r) { return r.size == 0; });  // an empty tensor owns no bytes
+  std::sort(ranges.begin(), ranges.end(), [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const ByteRange &a = ranges[i - 1], &b = ranges[i];
+    if (b.begin < a.begin + a.size)  // no overflow: the readers bounded both by the file size
+      throw std::runtime_error(where + ": tensors '" + *a.name + "' and '" + *b.name + "' share bytes [" +
+                               std::to_string(b.begin) + ", " + std::to_string(std::min(a.begin + a.size, b.begin + b.size)) +
+                               ") (each tensor must have bytes of its own)");
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -92,6 +140,28 @@ void for_each_llama_parameter(const ModelConfig& m, Visit&& visit) {
 }
 
 }  // namespace
+
+double llama_parameter_count(const ModelConfig& model) {
+  double total = 0;
+  for_each_llama_parameter(model, [&](const std::string&, const std::vector<int64_t>& shape) {
+    double n = 1;
+    for (int64_t d : shape) n *= static_cast<double>(d);
+    total += n;
+  });
+  return total;
+}
+
+void check_model_fits_memory(const ModelConfig& model, const std::string& what) {
+  const double params = llama_parameter_count(model), need = 8.0 * params;
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (have <= 0 || need <= have) return;  // an unknown size is no reason to refuse
+  std::ostringstream msg;
+  msg.precision(3);
+  msg << what << ": the model has " << params << " parameters, at least " << need / 1073741824.0
+      << " GiB for its fp32 weights and gradients, more than this machine's " << have / 1073741824.0
+      << " GiB of memory (allowed: a model that fits)";
+  throw std::runtime_error(msg.str());
+}
 
 void check_llama_tensors(const WeightFile& weights, const ModelConfig& model) {
   if (model.num_heads <= 0 || model.hidden_size % model.num_heads != 0)

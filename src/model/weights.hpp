@@ -50,6 +50,15 @@ std::unique_ptr<WeightFile> open_gguf(const std::string& path);
 // mis-shaped tensor (with expected and found shapes).
 void check_llama_tensors(const WeightFile& weights, const ModelConfig& model);
 
+// The number of parameters of a LlamaForCausalLM with architecture `model` (a double: an estimate
+// for sizes no machine holds must not overflow).
+double llama_parameter_count(const ModelConfig& model);
+
+// Refuses, before anything is allocated, a model whose fp32 weights and gradients alone (8 bytes a
+// parameter) exceed this machine's physical memory: std::runtime_error "<what>: the model has N
+// parameters, at least X GiB ..., more than this machine's Y GiB". `what` names the options or file.
+void check_model_fits_memory(const ModelConfig& model, const std::string& what);
+
 // The byte-level BPE vocabulary in a GGUF file's tokenizer.ggml.* metadata (model "gpt2").
 BpeVocab bpe_vocab_from_gguf(const std::string& path);
 

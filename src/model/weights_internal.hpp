@@ -1,5 +1,6 @@
-// defines: MappedFile, fp16_to_fp32, bf16_to_fp32, element_count, shape_string — helpers shared by the
-// safetensors and GGUF readers (safetensors.cpp, gguf.cpp, weights.cpp); not installed.
+// defines: MappedFile, fp16_to_fp32, bf16_to_fp32, element_count, shape_string, check_model_values,
+// check_disjoint_ranges — helpers shared by the safetensors and GGUF readers (safetensors.cpp,
+// gguf.cpp, weights.cpp); not installed.
 
 #pragma once
 
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "config/config.hpp"
 
 namespace ferret::detail {
 
@@ -62,5 +65,25 @@ int64_t element_count(const std::vector<int64_t>& shape, const std::string& what
 
 // "[576, 1536]"
 std::string shape_string(const std::vector<int64_t>& shape);
+
+// How a file names each ModelConfig field, for messages: GGUF "llama.block_count", config.json
+// "num_hidden_layers". `where` is the message's opening ("GGUF 'f.gguf': metadata key", "'config.json':").
+struct ModelKeys {
+  std::string where;
+  const char *hidden, *intermediate, *layers, *heads, *kv_heads, *vocab, *eps, *theta;
+};
+// Every architectural number within what a LLaMA can be, before anything is sized from them:
+// std::runtime_error "<where> 'llama.block_count' is 0 (allowed: 1 .. 1024)". `has_vocab`: false
+// when the file leaves the vocabulary to the tokenizer (checked later).
+void check_model_values(const ModelConfig& m, const ModelKeys& keys, bool has_vocab = true);
+
+// A tensor's bytes [begin, begin + size) in a file.
+struct ByteRange {
+  const std::string* name;
+  uint64_t begin, size;
+};
+// Refuses two tensors whose bytes overlap (a retyped or aliased tensor would read another's data):
+// std::runtime_error "<where>: tensors 'a' and 'b' share bytes [x, y)".
+void check_disjoint_ranges(std::vector<ByteRange> ranges, const std::string& where);
 
 }  // namespace ferret::detail

@@ -311,7 +311,7 @@ TEST(Federated, BadSetupsFailOnEveryRank) {
   Config other_model = c;  // a checkpoint of a different model
   other_model.resume = "auto";
   other_model.model.intermediate_size = 96;
-  expect_config_error_everywhere(other_model, "different model options");
+  expect_config_error_everywhere(other_model, "--intermediate-size = 96 differs from the run in");
   Config other_seed = c;
   other_seed.resume = "auto";
   other_seed.seed = c.seed + 1;

@@ -10,23 +10,28 @@
 #include <mpi.h>
 
 #include <iostream>
+#include <string>
 
 namespace {
 
 class AbortOnFailure : public ::testing::EmptyTestEventListener {
  public:
   explicit AbortOnFailure(int rank) : rank_(rank) {}
+  // The name is kept here: OnTestPartResult runs under GoogleTest's lock, and asking it for the
+  // current test there (current_test_info) waits on that same lock forever.
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    test_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
     if (!result.failed()) return;
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::cerr << "[  FAILED  ] rank " << rank_ << ": " << (test ? test->test_suite_name() : "?") << "."
-              << (test ? test->name() : "?") << " at " << (result.file_name() ? result.file_name() : "?") << ":"
-              << result.line_number() << "\n" << result.message() << std::endl;
+    std::cerr << "[  FAILED  ] rank " << rank_ << ": " << test_ << " at " << (result.file_name() ? result.file_name() : "?")
+              << ":" << result.line_number() << "\n" << result.message() << std::endl;
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
 
  private:
   int rank_;
+  std::string test_ = "?";
 };
 
 }  // namespace

@@ -3,13 +3,15 @@
 //
 // Exit codes: 0 success, 2 bad configuration (reported once, by rank 0, on every rank),
 // 3 preempted by SIGUSR1/SIGTERM after checkpointing (continue with --resume auto),
-// 1 failure during the run (reported by the failing rank; MPI_Abort ends every rank).
+// 1 failure during the run (reported by the failing rank; MPI_Abort ends every rank),
+// 4 the launcher died (kill -9 of mpirun): each rank stops by itself (federated/launcher_watch.hpp).
 #include <exception>
 #include <iostream>
 #include <string_view>
 
 #include "comm/mpi_comm.hpp"
 #include "config/config.hpp"
+#include "federated/launcher_watch.hpp"
 #include "federated/replay.hpp"
 #include "federated/run.hpp"
 #include "federated/signals.hpp"
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
   ferret::MpiSession mpi(&argc, &argv);
   ferret::install_stop_handlers();
   ferret::Comm comm;
+  const ferret::LauncherWatch launcher_watch(comm.rank());
   try {
     if (argc > 1 && std::string_view(argv[1]) == "replay") {  // a single-process tool, no federation
       return comm.is_root() ? ferret::replay_main(argc - 1, argv + 1) : 0;

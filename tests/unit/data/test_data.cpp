@@ -513,6 +513,22 @@ TEST(NaturalInstructions, NanOutsideStringsIsNullAndInsideStringsIsText) {
   EXPECT_EQ(inputs, (std::set<std::string>{"NaN here", "x \\\" NaN", "w"}));
 }
 
+TEST(NaturalInstructions, SkippedInstancesAndDroppedTasksAreReported) {
+  TempDir dir;  // both were dropped without a word
+  dir.write("mixed.json", R"({"Definition": ["d"], "Instances": [{"input": "a", "output": ["b"]}, {"input": "c", "output": ["d"]},
+    {"input": 5, "output": ["x"]}, {"input": "e", "output": "f"}, "not an object"]})");
+  dir.write("empty.json", R"({"Definition": ["d"], "Instances": []})");
+  std::vector<std::string> warnings;
+  const FederatedData data = load_natural_instructions(
+      {.dir = dir.str(), .num_clients = 1, .seed = 0, .min_instances = 2, .warn = [&](const std::string& w) { warnings.push_back(w); }});
+  ASSERT_EQ(data.clients.size(), 1u);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("task empty left out: 0 usable instances, fewer than the 2 a task needs"), std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("mixed.json: skipped 3 of 5 instances that are not {\"input\": string"), std::string::npos)
+      << warnings[1];
+}
+
 TEST(NaturalInstructions, ErrorsNameTheBadPath) {
   TempDir dir;
   dir.write("good.json", R"({"Definition": ["d"], "Instances": [{"input": "a", "output": ["b"]}]})");

@@ -252,3 +252,28 @@ TEST(BpeTokenizer, DeeplyNestedTokenizerJsonIsRefused) {
   text.replace(text.find("\"DEEP\""), 6, std::string(100000, '[') + std::string(100000, ']'));
   EXPECT_NE(refusal_of(text).find("nests JSON deeper than 64 levels"), std::string::npos);
 }
+
+TEST(BpeTokenizer, ValuesOfTheWrongJsonTypeNameTheFile) {
+  // Was nlohmann's bare "[json.exception.type_error.302] type must be string, but is number".
+  nlohmann::json tj = tiny_tokenizer_json();
+  tj["decoder"]["type"] = 5;
+  const std::string message = refusal_of(tj.dump());
+  EXPECT_NE(message.find("tokenizer.json': unexpected JSON value: type must be string, but is number"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("[json.exception"), std::string::npos) << message;
+
+  const fs::path dir = fs::temp_directory_path() / "ferret_test_tokenizer_config_type";
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << tiny_tokenizer_json().dump();
+  std::ofstream(dir / "tokenizer_config.json") << R"({"add_bos_token": 1, "bos_token": "</s>"})";
+  std::string config_message = "accepted";
+  try {
+    BpeTokenizer::from_tokenizer_json((dir / "tokenizer.json").string());
+  } catch (const std::runtime_error& e) {
+    config_message = e.what();
+  }
+  fs::remove_all(dir);
+  EXPECT_NE(config_message.find("tokenizer_config.json': unexpected JSON value: type must be boolean, but is number"),
+            std::string::npos)
+      << config_message;
+}

@@ -294,11 +294,74 @@ TEST_F(H5ioTest, ResumeTruncatesToCompletedRoundsThenAppends) {
     w.append_round(make_round(4, attrs, /*tag=*/100));
   }
   const MetricsData m = read_metrics(path("m.h5"));
-  expect_attrs_equal(attrs, m.attrs);
+  RunAttributes want = attrs;  // /config stays the one the run started with; rounds and ranks follow the resume
+  want.config = make_attrs(3, 4, 2).config;
+  expect_attrs_equal(want, m.attrs);
+  ASSERT_EQ(m.config_history.size(), 1u);  // config_changed = false: nothing recorded
+  EXPECT_EQ(m.config_history[0].from_round, 1);
+  EXPECT_EQ(m.config_history[0].config, want.config);
   expect_round_count(m, 5);
   EXPECT_EQ(m.eval_loss.at(0), 9.0);
   for (int r = 0; r < 3; ++r) expect_round_equal(m, static_cast<size_t>(r), make_round(r, attrs));
   for (int r = 3; r < 5; ++r) expect_round_equal(m, static_cast<size_t>(r), make_round(r, attrs, 100));
+}
+
+TEST_F(H5ioTest, ConfigHistoryRecordsTheRoundEachChangedConfigTookEffect) {
+  const RunAttributes first = make_attrs(3, 4, 2);
+  {
+    MetricsWriter w = MetricsWriter::create(path("m.h5"), first);
+    for (int r = 0; r < 4; ++r) w.append_round(make_round(r, first));
+  }
+  ASSERT_EQ(read_metrics(path("m.h5")).config_history.size(), 1u);
+  RunAttributes second = first;
+  second.config += "lr = 0.5\n";
+  { MetricsWriter::resume(path("m.h5"), second, /*completed_rounds=*/2, /*config_changed=*/true); }
+  RunAttributes third = first;
+  third.config += "local-steps = 7\n";
+  // Resumed again from the same checkpoint: the third replaces the second (both from round 3).
+  { MetricsWriter::resume(path("m.h5"), third, 2, true).append_round(make_round(2, third)); }
+  { MetricsWriter::resume(path("m.h5"), second, 3, true); }  // and back to the second from round 4
+  MetricsData m = read_metrics(path("m.h5"));
+  EXPECT_EQ(m.attrs.config, first.config);
+  ASSERT_EQ(m.config_history.size(), 3u);
+  EXPECT_EQ(m.config_history[0].from_round, 1);
+  EXPECT_EQ(m.config_history[0].config, first.config);
+  EXPECT_EQ(m.config_history[1].from_round, 3);
+  EXPECT_EQ(m.config_history[1].config, third.config);
+  EXPECT_EQ(m.config_history[2].from_round, 4);
+  EXPECT_EQ(m.config_history[2].config, second.config);
+  // Resuming from an earlier checkpoint drops the segments of the rounds it redoes.
+  { MetricsWriter::resume(path("m.h5"), first, 2); }
+  m = read_metrics(path("m.h5"));
+  ASSERT_EQ(m.config_history.size(), 1u);
+  EXPECT_EQ(m.config_history[0].config, first.config);
+}
+
+TEST_F(H5ioTest, SchemaThreeFilesAreReadAndUpgradedOnResume) {
+  const RunAttributes attrs = make_attrs(2, 2, 1);
+  { MetricsWriter::create(path("v3.h5"), attrs).append_round(make_round(0, attrs)); }
+  {  // what ferret wrote before /config_history existed
+    const hid_t f = H5Fopen(path("v3.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    ASSERT_GE(H5Ldelete(f, "/config_history", H5P_DEFAULT), 0);
+    const hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    const int64_t v = 3;
+    ASSERT_GE(H5Awrite(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    H5Fclose(f);
+  }
+  MetricsData m = read_metrics(path("v3.h5"));
+  ASSERT_EQ(m.config_history.size(), 1u);
+  EXPECT_EQ(m.config_history[0].from_round, 1);
+  EXPECT_EQ(m.config_history[0].config, attrs.config);
+  RunAttributes changed = attrs;
+  changed.config += "lr = 2\n";
+  { MetricsWriter::resume(path("v3.h5"), changed, 1, true); }
+  m = read_metrics(path("v3.h5"));
+  ASSERT_EQ(m.config_history.size(), 2u);
+  EXPECT_EQ(m.config_history[0].config, attrs.config);
+  EXPECT_EQ(m.config_history[1].from_round, 2);
+  EXPECT_EQ(m.config_history[1].config, changed.config);
 }
 
 TEST_F(H5ioTest, ResumeAtRoundZeroKeepsOnlyTheInitialEvalLoss) {
@@ -587,4 +650,21 @@ TEST_F(H5ioTest, MetricsOfAnUnknownSchemaVersionAreRefused) {
   }
   expect_error_mentions([&] { read_metrics(path("v.h5")); }, {path("v.h5"), "schema_version", "99"});
   expect_error_mentions([&] { MetricsWriter::resume(path("v.h5"), attrs, 1); }, {"schema_version"});
+}
+
+TEST_F(H5ioTest, DatasetsResizedPastTheRunsRoundsAreRefusedBeforeReading) {
+  const RunAttributes attrs = make_attrs(2, 2, 1);  // 10 rounds planned, K = 2
+  { MetricsWriter::create(path("r.h5"), attrs).append_round(make_round(0, attrs)); }
+  {  // what a hand edit or damage can do: /coefficients claims 10^6 rows (read whole: 8 MB here, GBs at real K)
+    const hid_t f = H5Fopen(path("r.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t d = H5Dopen2(f, "/coefficients", H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    const hsize_t dims[2] = {1'000'000, 2};
+    ASSERT_GE(H5Dset_extent(d, dims), 0);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  expect_error_mentions([&] { read_metrics(path("r.h5")); },
+                        {path("r.h5"), "'/coefficients'", "holds 1000000 rows, more than the run's 10"});
 }
