@@ -111,6 +111,8 @@ void check_count(const Reader& r, uint64_t n, uint64_t min_bytes, const std::str
          " bytes left in the file");
 }
 
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 25;
+
 Value read_value(Reader& r, uint32_t type, const std::string& where) {
   Value v;
   if (type == kString) {
@@ -121,6 +123,11 @@ Value read_value(Reader& r, uint32_t type, const std::string& where) {
     const uint64_t n = r.read<uint64_t>();
     v.element_type = elem;
     check_count(r, n, min_element_bytes(elem), where + ": array");
+    // The longest array a LLaMA GGUF holds is its vocabulary (tokens, merges, scores, types): a
+    // count beyond that bound is refused before 8 bytes a number are reserved for a file's bytes.
+    if (n > kMaxArrayElements)
+      fail(where + ": array of " + std::to_string(n) + " elements (allowed: at most " +
+           std::to_string(kMaxArrayElements) + ", the longest vocabulary table)");
     if (elem == kString) {
       v.strings.reserve(n);
       for (uint64_t i = 0; i < n; ++i) v.strings.push_back(r.read_string());

@@ -91,3 +91,13 @@ TEST(HostileSafetensors, ConfigNumbersOutsideWhatALlamaCanBeAreRefused) {
   cfg["vocab_size"] = 0;
   EXPECT_NE(config_error(cfg).find("'vocab_size' is 0 (allowed: 1 .. 16777216)"), std::string::npos);
 }
+
+TEST(HostileGguf, MetadataArraysLongerThanAnyVocabularyAreRefused) {
+  GgufWriter g = tiny_gguf();  // 2^25 + 1 u8 entries that are really there: 33 MB of file, was 268 MB of doubles
+  std::string array;
+  put(array, uint32_t{0});
+  put(array, (uint64_t{1} << 25) + 1);
+  array.append((size_t{1} << 25) + 1, '\0');
+  g.kv_raw("extra.long", 9, array);
+  EXPECT_NE(gguf_error(g).find("key 'extra.long': array of 33554433 elements (allowed: at most 33554432"), std::string::npos);
+}
