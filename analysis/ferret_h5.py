@@ -20,10 +20,10 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-SCHEMA_VERSION = 4             # metrics.h5 root attribute schema_version written by this ferret
+SCHEMA_VERSION = 5             # metrics.h5 root attribute schema_version written by this ferret
 # Older schemas these scripts still read, and the datasets they lack (read as NaN); 3 lacks
 # /config_history too (read as the one configuration in /config).
-OLDER_SCHEMAS = {3: (), 2: ("time_wait",)}
+OLDER_SCHEMAS = {4: ("dp_epsilon",), 3: ("dp_epsilon",), 2: ("time_wait", "dp_epsilon")}
 CHECKPOINT_FORMAT_VERSION = 1  # checkpoint root attribute format_version
 RUN_ATTRIBUTES = ("algorithm", "k", "num_clients", "ranks", "rounds", "seed", "num_params", "num_blocks",
                   "config", "version")
@@ -32,7 +32,7 @@ CHECKPOINT_ATTRIBUTES = ("round", "seed", "algorithm", "config", "params_checksu
 # /rounds/* with R entries (eval_loss, with R + 1, is read separately).
 ROUND_DATASETS = ("train_loss", "rouge_l", "bytes_up", "bytes_down", "bytes_control", "participants",
                   "senders", "time_local", "time_project", "time_comm", "time_reconstruct", "time_round",
-                  "time_eval", "time_wait")
+                  "time_eval", "time_wait", "dp_epsilon")
 TIME_PARTS = ("time_local", "time_project", "time_comm", "time_reconstruct")
 
 

@@ -11,6 +11,8 @@ Writes into DIR (default: the current folder) and prints each path:
   time_split.png     per round, stacked bars of local / project / comm / reconstruct seconds, one
                      panel per run (shared y); a black tick marks time_round. Every part is a max
                      over ranks, so the stack can exceed the round's wall time.
+  epsilon_vs_loss.png  only when a run used --dp-clip: eval loss after each round against the ε
+                     spent by then (/rounds/dp_epsilon), one line per private run
 Legend entries: --labels (one per run, comma-separated), else "algorithm K=k".
 """
 # analysis/ holds a script named inspect.py, which would shadow the standard library's `inspect`
@@ -93,6 +95,32 @@ def plot_bytes_vs_loss(runs, labels, out: Path) -> Path:
     return _save(fig, out / "bytes_vs_loss.png")
 
 
+def plot_epsilon_vs_loss(runs, labels, out: Path):
+    """epsilon_vs_loss.png: eval loss after round r against ε after round r, for private runs;
+    None when no run accounted privacy."""
+    private = [(run, label) for run, label in zip(runs, labels) if np.isfinite(run.rounds["dp_epsilon"]).any()]
+    if not private:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for run, label in private:
+        eps, loss = run.rounds["dp_epsilon"], run.eval_loss[1:]
+        ok = np.isfinite(eps) & ~np.isnan(loss)
+        ax.plot(eps[ok], loss[ok], marker="o", ms=3, label=label)
+    delta = ", ".join(sorted({_config_value(run, "dp-delta") for run, _ in private}))
+    ax.set(xlabel=f"epsilon spent (delta = {delta})", ylabel="eval loss after the round", title="privacy vs eval loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, out / "epsilon_vs_loss.png")
+
+
+def _config_value(run, key: str) -> str:
+    for line in run.attrs["config"].splitlines():
+        if line.split("=", 1)[0].strip() == key:
+            return line.split("=", 1)[1].strip()
+    return "?"
+
+
 def plot_time_split(runs, labels, out: Path) -> Path:
     """time_split.png: one panel per run, per-round stacked seconds of each part."""
     plt = _pyplot()
@@ -141,8 +169,9 @@ def plot(run_args, out_arg: str, labels_arg: str | None) -> int:
     except OSError as e:
         raise BadInput(f"cannot create output folder '{out}': {e.strerror}") from None
     for path in (plot_loss_rouge(runs, labels, out), plot_bytes_vs_loss(runs, labels, out),
-                 plot_time_split(runs, labels, out)):
-        print(path)
+                 plot_time_split(runs, labels, out), plot_epsilon_vs_loss(runs, labels, out)):
+        if path is not None:
+            print(path)
     return 0
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The only install step of ferret. Idempotent: a second run only re-checks and rebuilds what changed.
-#   1. Debian packages (Open MPI, serial HDF5 + tools, Boost.Program_options, GoogleTest, venv)
+#   1. Debian packages (Open MPI, serial HDF5 + tools, Boost.Program_options, GoogleTest, libsodium, venv)
 #   2. a Python venv with the pinned torch wheel (its bundled LibTorch is what CMake links),
 #      h5py, numpy, matplotlib; kept in a cache outside the clone, keyed by the pins,
 #      and linked as .venv so fresh clones (CI) reuse it
@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # ---- 1. system packages -------------------------------------------------------------------
 apt_packages=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
-              libboost-program-options-dev libgtest-dev nlohmann-json3-dev python3-venv
+              libboost-program-options-dev libgtest-dev nlohmann-json3-dev libsodium-dev python3-venv
               slurmctld slurmd slurm-client munge)  # a localhost Slurm for the job-script tests
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -215,7 +215,7 @@ def test_inspect_checkpoint_shows_config_and_params(runs):
 def test_inspect_metrics(runs):
     out = ok(script("inspect.py", runs["fedavg"] / "metrics.h5"))
     assert "ferret metrics" in out.splitlines()[0]
-    assert "schema_version = 4" in out and "algorithm = fedavg" in out
+    assert "schema_version = 5" in out and "algorithm = fedavg" in out
     assert f"/rounds/eval_loss  shape=({ROUNDS + 1},)  dtype=float64" in out
     assert f"/rounds/bytes_up  shape=({ROUNDS},)  dtype=uint64" in out
     assert f"/clients/train_loss  shape=({ROUNDS}, 4)  dtype=float32" in out
@@ -369,3 +369,20 @@ def test_a_resume_with_changed_options_is_recorded_per_round(tmp_path):
     assert "lr = 0.1\n" in run.config_at(ROUNDS) and "lr = 0.05\n" in run.config_at(ROUNDS + 1)
     out = ok(script("inspect.py", run_dir))
     assert f"from round {ROUNDS + 1}: lr 0.1 -> 0.05, rounds {ROUNDS} -> {ROUNDS + 2}" in out
+
+
+def test_a_private_run_has_epsilon_per_round_and_its_plot(runs, tmp_path):
+    """--dp-clip: /rounds/dp_epsilon grows round by round; plot_run.py adds epsilon_vs_loss.png."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+    run_dir = tmp_path / "private"
+    cmd = ["mpirun", "-np", "2", "--oversubscribe", str(FERRET), *TINY, "--out", str(run_dir), "--allocation", "uniform",
+           "--participation", "0.5", "--dp-clip", "5", "--dp-noise-multiplier", "1"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    eps = load_run(run_dir).rounds["dp_epsilon"]
+    assert len(eps) == ROUNDS and np.all(np.diff(eps) > 0) and np.all(np.isfinite(eps))
+    assert np.all(np.isnan(load_run(runs["ferret"]).rounds["dp_epsilon"]))  # no DP: not accounted
+    out = tmp_path / "plots"
+    stdout = ok(script("plot_run.py", runs["ferret"], run_dir, "--out", out))
+    assert str(out / "epsilon_vs_loss.png") in stdout.split()
+    assert (out / "epsilon_vs_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

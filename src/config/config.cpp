@@ -49,6 +49,13 @@ void for_each_option(Config& c, F&& f) {
   f("server-lr-min", c.server_lr_min, "final server learning rate of linear/cosine schedules");
   f("server-momentum", c.server_momentum, "heavy-ball momentum of the server update, in [0, 1)");
   f("server-clip", c.server_clip, "max norm of the applied update (0 = off)");
+  f("dp-clip", c.dp_clip, "client-level DP: clip each client's upload to this L2 norm C (0 = no DP); clients are "
+                          "then sampled secretly with probability --participation and weighted equally");
+  f("dp-noise-multiplier", c.dp_noise_multiplier, "client-level DP: Gaussian noise of standard deviation z·C on the "
+                                                  "sum of the uploads (0 = clipping only, epsilon = inf)");
+  f("dp-delta", c.dp_delta, "client-level DP: the delta of the reported (epsilon, delta)");
+  f("dp-target-epsilon", c.dp_target_epsilon, "client-level DP: stop before a round that would exceed this "
+                                              "epsilon (0 = no limit)");
   f("seed", c.seed, "run seed: data, sampling, model init and every random basis");
   f("eval-every", c.eval_every, "Rouge-L every N rounds and at the end (eval loss: every round)");
   f("eval-samples", c.eval_samples, "held-out instances for the eval loss");
@@ -165,6 +172,42 @@ std::string printable(const std::string& text) {
   return out;
 }
 
+// The embedded model's shape (a pretrained model's comes from its files, model/weights.cpp).
+void validate_model(const ModelConfig& m) {
+  require(m.hidden_size >= 8, "hidden-size", m.hidden_size, ">= 8");
+  require(m.num_layers >= 1, "layers", m.num_layers, ">= 1");
+  require(m.num_heads >= 1 && m.hidden_size % m.num_heads == 0, "heads", m.num_heads,
+          "a divisor of hidden-size = " + std::to_string(m.hidden_size));
+  require((m.hidden_size / std::max<int64_t>(m.num_heads, 1)) % 2 == 0, "heads", m.num_heads,
+          "a value giving an even head size (RoPE rotates pairs)");
+  require(m.num_kv_heads >= 1 && m.num_heads % m.num_kv_heads == 0, "kv-heads", m.num_kv_heads,
+          "a divisor of heads = " + std::to_string(m.num_heads));
+  require(m.intermediate_size >= 1, "intermediate-size", m.intermediate_size, ">= 1");
+  require(m.rope_theta > 0.0, "rope-theta", m.rope_theta, "> 0");
+  require(m.max_seq_len >= 16, "max-seq-len", m.max_seq_len, ">= 16");
+}
+
+// Client-level DP: every option needs a clip, and what the sensitivity argument rests on must hold:
+// a data-independent split of K (norm allocation reads the clients' updates) and host payloads.
+void validate_privacy(const Config& c) {
+  require(std::isfinite(c.dp_clip) && c.dp_clip >= 0.0, "dp-clip", c.dp_clip, ">= 0 (0 = no DP)");
+  require(std::isfinite(c.dp_noise_multiplier) && c.dp_noise_multiplier >= 0.0, "dp-noise-multiplier",
+          c.dp_noise_multiplier, ">= 0");
+  require(std::isfinite(c.dp_target_epsilon) && c.dp_target_epsilon >= 0.0, "dp-target-epsilon", c.dp_target_epsilon,
+          ">= 0 (0 = no limit)");
+  require(c.dp_delta > 0.0 && c.dp_delta < 1.0, "dp-delta", c.dp_delta, "(0, 1)");
+  if (c.dp_clip == 0.0) {
+    require(c.dp_noise_multiplier == 0.0 && c.dp_target_epsilon == 0.0, "dp-clip", c.dp_clip,
+            "> 0 with --dp-noise-multiplier or --dp-target-epsilon (the noise is scaled to the clip)");
+    return;
+  }
+  require(!(c.algorithm == AlgorithmKind::ferret && c.allocation == Allocation::norm), "allocation", c.allocation,
+          "uniform | size with --dp-clip (norm allocation is computed from the clients' updates)");
+  require(c.data_comm == DataPlane::mpi, "data-comm", c.data_comm, "mpi with --dp-clip");
+  require(!(c.dp_target_epsilon > 0.0 && c.dp_noise_multiplier == 0.0), "dp-target-epsilon", c.dp_target_epsilon,
+          "0 with --dp-noise-multiplier 0 (without noise epsilon is infinite)");
+}
+
 }  // namespace
 
 ParseResult parse_config(int argc, const char* const* argv) {
@@ -278,18 +321,8 @@ void validate_config(const Config& c) {
           "eval-fraction", c.data.eval_fraction, c.data.eval_tasks.empty() ? "(0, 1)" : "[0, 1)");
   require(c.data.max_instances_per_task >= 0, "max-instances-per-task", c.data.max_instances_per_task, ">= 0");
 
-  const ModelConfig& m = c.model;
-  require(m.hidden_size >= 8, "hidden-size", m.hidden_size, ">= 8");
-  require(m.num_layers >= 1, "layers", m.num_layers, ">= 1");
-  require(m.num_heads >= 1 && m.hidden_size % m.num_heads == 0, "heads", m.num_heads,
-          "a divisor of hidden-size = " + std::to_string(m.hidden_size));
-  require((m.hidden_size / std::max<int64_t>(m.num_heads, 1)) % 2 == 0, "heads", m.num_heads,
-          "a value giving an even head size (RoPE rotates pairs)");
-  require(m.num_kv_heads >= 1 && m.num_heads % m.num_kv_heads == 0, "kv-heads", m.num_kv_heads,
-          "a divisor of heads = " + std::to_string(m.num_heads));
-  require(m.intermediate_size >= 1, "intermediate-size", m.intermediate_size, ">= 1");
-  require(m.rope_theta > 0.0, "rope-theta", m.rope_theta, "> 0");
-  require(m.max_seq_len >= 16, "max-seq-len", m.max_seq_len, ">= 16");
+  validate_model(c.model);
+  validate_privacy(c);
 }
 
 std::string to_ini(const Config& config) {

@@ -152,6 +152,12 @@ struct Config {
   double server_momentum = 0.0;     // heavy-ball momentum on the aggregated update
   double server_clip = 0.0;         // max norm of the applied update; 0 = off
 
+  // Client-level differential privacy (federated/client_privacy.hpp); dp_clip = 0: off.
+  double dp_clip = 0.0;             // C: each client's upload (payload space) is clipped to this L2 norm
+  double dp_noise_multiplier = 0.0; // z: the server adds N(0, z²C²) to every coordinate of the sum
+  double dp_delta = 1e-5;           // δ of the reported (ε, δ)
+  double dp_target_epsilon = 0.0;   // stop before a round that would exceed this ε; 0 = no limit
+
   uint64_t seed = 42;
   int64_t eval_every = 5;           // Rouge-L every N rounds (and at the end); eval loss every round
   int64_t eval_samples = 64;        // held-out instances used for eval loss

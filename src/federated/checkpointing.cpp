@@ -56,6 +56,7 @@ Checkpoint make_checkpoint(const Config& c, const RunState& st, int64_t round) {
   }
   ck.server_momentum = st.server->momentum();
   ck.server_state_extra = st.algorithm->state();
+  if (st.privacy && st.privacy->on()) ck.privacy_rdp = st.privacy->accountant().rdp();
   return ck;
 }
 
@@ -70,6 +71,14 @@ void resume_from_checkpoint(const std::string& path, const Config& c, RunState& 
   const ResumeChanges changes = compare_for_resume(ck.config, c);
   if (!changes.fixed.empty()) throw ConfigError(describe_refusal(changes.fixed, path));
   load_checkpoint_into(ck, c, st.fp, *st.server, *st.algorithm, path);
+  if (st.privacy->on()) {  // the dp-* options are fixed on resume, so the run had an accountant
+    if (ck.privacy_rdp.empty()) throw ConfigError("--resume: '" + path + "' holds no privacy accounting (/privacy/rdp)");
+    try {
+      st.privacy->restore(ck.privacy_rdp);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("--resume: '" + path + "' /privacy/rdp: " + e.what());
+    }
+  }
   st.start_round = ck.round;
   st.resume_changes = changes.recorded;
 }

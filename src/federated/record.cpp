@@ -75,7 +75,7 @@ double Recorder::begin() {
   return loss;
 }
 
-double Recorder::record(const RoundPlan& plan, const RoundStats& s, const RoundBuffers& buffers) {
+double Recorder::record(const RoundPlan& plan, const RoundStats& s, const RoundBuffers& buffers, bool stop_now) {
   if (!comm_.is_root()) return 0.0;
   const Config& c = config_;
   const int64_t r = plan.index;
@@ -101,6 +101,7 @@ double Recorder::record(const RoundPlan& plan, const RoundStats& s, const RoundB
   rec.client_train_loss.assign(c.num_clients, std::numeric_limits<float>::quiet_NaN());
   for (int cl : plan.selected) rec.client_train_loss[cl] = s.client_loss[cl];
   rec.allocation = st_.algorithm->allocation();
+  if (st_.privacy->on()) rec.dp_epsilon = st_.privacy->epsilon();
   st_.metrics->append_round(rec);
 
   // ETA: every remaining round costs a round plus its eval loss; the remaining Rouge-L rounds
@@ -115,12 +116,13 @@ double Recorder::record(const RoundPlan& plan, const RoundStats& s, const RoundB
        << " | train " << s.train_loss;
   if (rouge) log_ << " | rougeL " << std::setprecision(3) << rec.rouge_l;
   if (s.dropped > 0) log_ << " | dropped " << s.dropped;
+  if (st_.privacy->on()) log_ << " | ε " << std::setprecision(3) << rec.dp_epsilon;
   log_ << " | up " << human_bytes(static_cast<double>(s.bytes.up)) << " down "
        << human_bytes(static_cast<double>(s.bytes.down)) << " | " << std::setprecision(2) << s.times.round
        << " s | ETA " << clock_text(eta) << "\n";
   log_.flush();
 
-  const bool last = r + 1 == c.rounds || s.stop_signal != 0;
+  const bool last = r + 1 == c.rounds || s.stop_signal != 0 || stop_now;
   if (last || (c.checkpoint_every > 0 && (r + 1) % c.checkpoint_every == 0))
     write_checkpoint((fs::path(st_.paths.checkpoints) / checkpoint_name(r + 1)).string(), make_checkpoint(c, st_, r + 1));
   return rec.eval_loss;
@@ -130,6 +132,14 @@ void Recorder::preempted(int64_t rounds_done, int signal) {
   if (!comm_.is_root()) return;
   log_ << "preempted by signal " << signal << ": checkpointed after round " << rounds_done << "/" << config_.rounds
        << "; continue with --resume auto\n";
+}
+
+void Recorder::budget_spent(int64_t rounds_done) {
+  if (!comm_.is_root()) return;
+  log_ << "privacy budget spent: round " << rounds_done + 1 << " would take epsilon to " << std::setprecision(4)
+       << st_.privacy->accountant().epsilon_after(config_.participation, config_.dp_noise_multiplier, config_.dp_delta)
+       << " > --dp-target-epsilon " << config_.dp_target_epsilon << "; stopped after round " << rounds_done << "/"
+       << config_.rounds << " (epsilon " << st_.privacy->epsilon() << " at delta " << config_.dp_delta << ")\n";
 }
 
 void Recorder::end() {

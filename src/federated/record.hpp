@@ -18,10 +18,12 @@ class Recorder {
   // the initial eval loss.
   double begin();
   // After a round: evaluate, append to metrics.h5, print the progress line, checkpoint every
-  // --checkpoint-every rounds, at the end, and when `stats` carries a stop signal. Returns the
-  // round's eval loss.
-  double record(const RoundPlan& plan, const RoundStats& stats, const RoundBuffers& buffers);
+  // --checkpoint-every rounds, at the end, when `stats` carries a stop signal, and when `last`
+  // (the privacy budget is spent). Returns the round's eval loss.
+  double record(const RoundPlan& plan, const RoundStats& stats, const RoundBuffers& buffers, bool last = false);
   void preempted(int64_t rounds_done, int signal);
+  // The run stops after `rounds_done`: one more round would take ε past --dp-target-epsilon.
+  void budget_spent(int64_t rounds_done);
   void end();
 
  private:

@@ -62,6 +62,10 @@ RoundBuffers allocate_round_buffers(const RunState& st, const DataComm& data_com
   b.contribution_space = zeroth_order ? &host_param_kernels() : st.compute.kernels;
   const auto upload_options = data_comm.device_buffers() ? param_options : host_options;
   b.upload = torch::empty({static_cast<int64_t>(b.payload + UploadHeader::kFloats)}, upload_options);
+  if (st.privacy && st.privacy->on()) {
+    b.client_payload = torch::empty({static_cast<int64_t>(b.payload)}, host_options);
+    b.payload_sum = torch::empty({static_cast<int64_t>(b.payload)}, host_options);
+  }
   return b;
 }
 
@@ -71,6 +75,15 @@ RoundPlan plan_round(const Config& c, int64_t r, int world_size) {
   plan.round = static_cast<uint32_t>(r);
   plan.selected = sample_clients(c.seed, plan.round, static_cast<int>(c.num_clients), c.participation);
   plan.senders = sender_ranks(plan.selected, world_size);
+  return plan;
+}
+
+RoundPlan plan_private_round(const Config& c, int64_t r, Comm& comm, ClientPrivacy& privacy) {
+  RoundPlan plan;
+  plan.index = r;
+  plan.round = static_cast<uint32_t>(r);
+  plan.selected = privacy.sample(comm, static_cast<int>(c.num_clients));
+  plan.senders = sender_ranks(plan.selected, comm.size());
   return plan;
 }
 
@@ -102,7 +115,9 @@ LocalResult Round::train(const RoundPlan& plan) {
     torch::NoGradGuard no_grad;
     buf_.w_start.copy_(st_.fp.flat);
     buf_.contribution_sum.zero_();
+    if (buf_.payload_sum.defined()) buf_.payload_sum.zero_();
   }
+  const bool private_round = st_.privacy->on();
   LocalResult out;
   out.client_loss.assign(config_.num_clients, 0.0f);
   // Zeroth-order scalar gradients have no parameter-space norm to bound: only non-finite ones are refused.
@@ -110,7 +125,9 @@ LocalResult Round::train(const RoundPlan& plan) {
   for (int cl : plan.selected) {
     if (rank_of_client(cl, comm_.size()) != comm_.rank()) continue;
     const double loss = train_one(cl, plan);
-    const double w = config_.client_weighting == ClientWeighting::equal ? 1.0 : static_cast<double>(st_.encoded[cl].size());
+    const double w = private_round || config_.client_weighting == ClientWeighting::equal
+                         ? 1.0
+                         : static_cast<double>(st_.encoded[cl].size());
     out.client_loss[cl] = static_cast<float>(loss);
     if (fault_) fault_(cl, buf_.contribution);
     const double sq = sq_norm(*buf_.contribution_space, span_of(buf_.contribution));
@@ -121,7 +138,13 @@ LocalResult Round::train(const RoundPlan& plan) {
       continue;
     }
     st_.algorithm->observe_client_delta(span_of(buf_.contribution));
-    buf_.contribution_sum.add_(buf_.contribution, static_cast<float>(w));
+    if (private_round) {  // this client's own upload, clipped to C, summed with weight 1
+      st_.algorithm->encode(span_of(buf_.contribution), span_of(buf_.client_payload));
+      st_.privacy->clip(span_of(buf_.client_payload));
+      buf_.payload_sum.add_(buf_.client_payload);
+    } else {
+      buf_.contribution_sum.add_(buf_.contribution, static_cast<float>(w));
+    }
     out.weight_sum += w, out.weighted_loss += w * loss, out.accepted += 1.0;
   }
   torch::NoGradGuard no_grad;
@@ -138,7 +161,10 @@ void Round::agree(const RoundPlan& plan) {
 void Round::encode(const RoundPlan& plan, const LocalResult& local) {
   buf_.upload.zero_();
   torch::Tensor step = buf_.step();
-  if (plan.senders[comm_.rank()]) st_.algorithm->encode(span_of(buf_.contribution_sum), span_of(step));
+  if (plan.senders[comm_.rank()]) {
+    if (st_.privacy->on()) step.copy_(buf_.payload_sum);  // already the clients' payloads (train)
+    else st_.algorithm->encode(span_of(buf_.contribution_sum), span_of(step));
+  }
   buf_.upload.narrow(0, static_cast<int64_t>(buf_.payload), UploadHeader::kFloats)
       .copy_(torch::tensor({static_cast<float>(local.weight_sum), static_cast<float>(local.weighted_loss),
                             static_cast<float>(local.accepted), static_cast<float>(local.dropped)}));
@@ -153,6 +179,11 @@ UploadHeader Round::upload(const RoundPlan& plan) {
 void Round::server_step(const UploadHeader& total, int64_t round) {
   if (!comm_.is_root()) return;
   torch::Tensor step = buf_.step();
+  if (st_.privacy->on()) {  // host payloads (--data-comm mpi): noise, then the fixed denominator q·N
+    st_.privacy->add_noise(span_of(step));
+    st_.server->step(span_of(step), st_.privacy->denominator(), round);
+    return;
+  }
   if (total.weight > 0.0) {
     // The server optimizer works on the host: a device step (NCCL) visits it and comes back.
     torch::Tensor host_step = step.to(torch::kCPU);

@@ -4,12 +4,14 @@
 // Round r (0-based; printed 1-based), on every rank:
 //   plan      every rank derives the sampled clients and the sending ranks from the seed;
 //   train     each selected client of this rank trains from the global model; the rank sums the
-//             weighted updates Δᵢ = w_start − w_end (weight: training examples, or 1);
+//             weighted updates Δᵢ = w_start − w_end (weight: training examples, or 1) — under
+//             --dp-clip it sums each client's own payload, clipped, with weight 1 (client_privacy.hpp);
 //   agree     the ranks agree on what encoding needs (Ferret's K_l from the block norms);
 //   upload    the algorithm encodes the sum (Ferret: K coefficients; FedAvg: d floats; FedKSeed:
 //             K scalar gradients) and appends the UploadHeader; one reduce (sum) to rank 0 over
 //             the sending ranks, on the data plane (MPI, or NCCL with --data-comm nccl);
-//   step      rank 0's server optimizer turns the weighted mean into the step;
+//   step      rank 0's server optimizer turns the weighted mean into the step (under --dp-clip: the
+//             noisy sum over q·N);
 //   broadcast the step from rank 0 to every rank;
 //   apply     every rank applies the same step, so all replicas stay identical;
 //   verify    every --verify-every rounds the ranks compare replica checksums;
@@ -35,6 +37,8 @@ struct RoundBuffers {
   torch::Tensor contribution_sum;  // this rank's weighted sum of them
   torch::Tensor upload;            // payload floats, then UploadHeader::kFloats
   const ParamKernels* contribution_space = nullptr;  // the memory `contribution` lives in
+  // --dp-clip only (host, payload floats): one client's clipped payload and the rank's sum of them.
+  torch::Tensor client_payload, payload_sum;
   size_t payload = 0;
   torch::Tensor step() const { return upload.narrow(0, 0, static_cast<int64_t>(payload)); }
 };
@@ -48,6 +52,8 @@ struct RoundPlan {
   std::vector<bool> senders;  // ranks that host at least one of them
 };
 RoundPlan plan_round(const Config& config, int64_t round, int world_size);
+// Under --dp-clip the clients come from rank 0's secret Poisson draw instead (client_privacy.hpp).
+RoundPlan plan_private_round(const Config& config, int64_t round, Comm& comm, ClientPrivacy& privacy);
 
 // This rank's clients after local training.
 struct LocalResult {

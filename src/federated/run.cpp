@@ -18,11 +18,18 @@ RunSummary run_federated(const Config& c, Comm& comm, std::ostream& log) {
   RunSummary summary;
   summary.metrics_path = st.paths.metrics;
   summary.initial_eval_loss = recorder.begin();
+  ClientPrivacy& privacy = *st.privacy;
   for (int64_t r = st.start_round; r < c.rounds; ++r) {
-    const RoundPlan plan = plan_round(c, r, comm.size());
+    const RoundPlan plan = privacy.on() ? plan_private_round(c, r, comm, privacy) : plan_round(c, r, comm.size());
     const RoundStats stats = round.run(plan);
-    summary.final_eval_loss = recorder.record(plan, stats, buffers);
+    if (privacy.on()) privacy.account_round();
+    const bool budget_spent = privacy.next_round_exceeds_target();
+    summary.final_eval_loss = recorder.record(plan, stats, buffers, budget_spent);
     summary.rounds_done = r + 1;
+    if (budget_spent && r + 1 < c.rounds) {
+      recorder.budget_spent(r + 1);
+      break;
+    }
     if (stats.stop_signal != 0 && r + 1 < c.rounds) {  // every rank saw the same signal (RoundStats)
       summary.preempted = true;
       recorder.preempted(r + 1, stats.stop_signal);

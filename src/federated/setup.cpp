@@ -259,7 +259,15 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
       ServerOptions{c.server_lr, c.server_lr_schedule, c.server_lr_min, c.rounds, c.server_momentum, c.server_clip},
       algorithm->payload_size(), [algorithm](std::span<const float> s) { return algorithm->decoded_norm(s); });
 
+  st.privacy = std::make_unique<ClientPrivacy>(c);
   if (!paths.resume_from.empty()) resume_from_checkpoint(paths.resume_from, c, st);
+  if (st.start_round < c.rounds && st.privacy->next_round_exceeds_target()) {  // before anything is written
+    std::ostringstream msg;
+    msg << "--dp-target-epsilon = " << c.dp_target_epsilon << ": round " << st.start_round + 1 << " would take epsilon to "
+        << st.privacy->accountant().epsilon_after(c.participation, c.dp_noise_multiplier, c.dp_delta)
+        << " (allowed: a larger target, more noise or a lower --participation)";
+    throw ConfigError(msg.str());
+  }
   if (comm.is_root()) prepare_root_outputs(c, paths, encode, st);
   return st;
 }

@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "config/resume_rules.hpp"
 #include "data/example.hpp"
+#include "federated/client_privacy.hpp"
 #include "federated/compute_device.hpp"
 #include "io/checkpoint_file.hpp"
 #include "io/metrics_file.hpp"
@@ -48,6 +49,7 @@ struct RunState {
   FlatParams fp;
   std::unique_ptr<Algorithm> algorithm;
   std::unique_ptr<ServerOptimizer> server;
+  std::unique_ptr<ClientPrivacy> privacy;  // --dp-clip: sampling, clipping, noise, the accountant (off: on() false)
   int64_t start_round = 0;
   std::vector<OptionChange> resume_changes;  // recorded options this resume changed (resume_rules.hpp)
   OutputPaths paths;

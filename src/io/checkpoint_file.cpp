@@ -33,6 +33,7 @@ constexpr int64_t kCheckpointFormatVersion = 1;
 const std::string kParamsGroup = "/params";
 const std::string kMomentum = "/server/momentum";
 const std::string kExtra = "/server/extra";
+const std::string kPrivacyRdp = "/privacy/rdp";
 
 std::string param_path(const std::string& name) { return kParamsGroup + "/" + name; }
 
@@ -86,6 +87,11 @@ void write_checkpoint_file(const std::string& path, const Checkpoint& ckpt, uint
     create_group(f, "/server");
     write_float_vector(f, kMomentum, ckpt.server_momentum);
     write_float_vector(f, kExtra, ckpt.server_state_extra);
+    if (!ckpt.privacy_rdp.empty()) {
+      create_group(f, "/privacy");
+      Handle dset = create_fixed_double_dataset(f, kPrivacyRdp, {ckpt.privacy_rdp.size()});
+      write_whole(f, dset.get(), kPrivacyRdp, ckpt.privacy_rdp.data(), ckpt.privacy_rdp.size());
+    }
   }
   close_file(f);
 }
@@ -148,6 +154,7 @@ Checkpoint read_checkpoint_streaming(const std::string& path, const TensorSink& 
     fail(path, "corrupt", group_desc(kParamsGroup), "data does not match the stored params_checksum");
   ckpt.server_momentum = read_vector<float>(f, kMomentum);
   ckpt.server_state_extra = read_vector<float>(f, kExtra);
+  if (link_exists(f, "/privacy") && link_exists(f, kPrivacyRdp)) ckpt.privacy_rdp = read_vector<double>(f, kPrivacyRdp);
   if (checksum_server_state(ckpt.server_momentum, ckpt.server_state_extra) != stored_server_checksum)
     fail(path, "corrupt", group_desc("/server"), "data does not match the stored server_checksum");
   close_file(f);
@@ -170,7 +177,8 @@ void verify_written_checkpoint(const std::string& path, const Checkpoint& expect
   if (seen != expected.params.size()) fail(path, "verification failed for", group_desc(kParamsGroup), "tensor count differs");
   if (back.round != expected.round || back.seed != expected.seed || back.algorithm != expected.algorithm ||
       back.config != expected.config || back.params_checksum != params_checksum ||
-      back.server_momentum != expected.server_momentum || back.server_state_extra != expected.server_state_extra)
+      back.server_momentum != expected.server_momentum || back.server_state_extra != expected.server_state_extra ||
+      back.privacy_rdp != expected.privacy_rdp)
     fail(path, "verification failed for", "file", "read back differs from what was written");
 }
 

@@ -23,6 +23,8 @@
 //   /server/momentum   float32 LE, 1-D: the server's heavy-ball momentum in the algorithm's update
 //                      space (K for Ferret, d for FedAvg); length 0 when --server-momentum is 0
 //   /server/extra      float32 LE, 1-D, Checkpoint::server_state_extra (often length 0)
+//   /privacy/rdp       float64 LE, 1-D, only under --dp-clip: the accountant's RDP per order
+//                      (Checkpoint::privacy_rdp); absent = no privacy accounting
 // Object formats of HDF5 1.8+ (object-header checksums), as for metrics.h5.
 //
 // Every failure is a std::runtime_error with one line starting "h5io: " and naming the file, the
@@ -53,6 +55,9 @@ struct Checkpoint {
   // FedKSeed-Pro: its seed history, 2K floats (K per-seed sums of |clipped scalar gradient|, then
   // the K per-seed counts); empty for every other algorithm, plain FedKSeed included.
   std::vector<float> server_state_extra;
+  // The RDP accountant's accumulated RDP per order (privacy/rdp_accountant.hpp) under --dp-clip, so
+  // a resumed run reports the ε of an uninterrupted one; empty (and absent from the file) otherwise.
+  std::vector<double> privacy_rdp;
   // checksum_params(params). write_checkpoint ignores this field and computes it from `params`;
   // read_checkpoint fills it (after checking that the data still hashes to it).
   uint64_t params_checksum = 0;

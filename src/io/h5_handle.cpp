@@ -240,13 +240,25 @@ void set_extent(const File& f, hid_t dset, const std::string& name, const std::v
   check(H5Dset_extent(dset, dims.data()), f.path, "cannot resize", dataset_desc(name));
 }
 
-Handle create_fixed_float_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape) {
+namespace {
+
+Handle create_fixed_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape, hid_t type) {
   const std::string desc = dataset_desc(name);
   hid_t space_id = shape.empty() ? H5Screate(H5S_SCALAR)
                                  : H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr);
   Handle space = own(space_id, H5Sclose, f.path, "cannot create dataspace for", desc);
-  return own(H5Dcreate2(f.id(), name.c_str(), file_type<float>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-             H5Dclose, f.path, "cannot create", desc);
+  return own(H5Dcreate2(f.id(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+             f.path, "cannot create", desc);
+}
+
+}  // namespace
+
+Handle create_fixed_float_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape) {
+  return create_fixed_dataset(f, name, shape, file_type<float>());
+}
+
+Handle create_fixed_double_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape) {
+  return create_fixed_dataset(f, name, shape, file_type<double>());
 }
 
 size_t element_count(const std::vector<hsize_t>& dims) {

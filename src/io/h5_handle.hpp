@@ -228,6 +228,7 @@ void create_growing_dataset(const File& f, const std::string& name, std::optiona
 
 // A float32 dataset of exactly `shape` (contiguous: written once, read whole). Empty shape = scalar.
 Handle create_fixed_float_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape);
+Handle create_fixed_double_dataset(const File& f, const std::string& name, const std::vector<hsize_t>& shape);
 
 // Writes `count` elements at `start` (a hyperslab of the same rank as the dataset).
 template <class T>

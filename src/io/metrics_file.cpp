@@ -6,6 +6,7 @@
 #include "io/write_guard.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 // ---- metrics layout ----------------------------------------------------------------------------
 
 // Bumped whenever the metrics layout changes; readers refuse other versions instead of misreading.
-constexpr int64_t kMetricsSchemaVersion = 4;  // 2: /rounds/time_eval; 3: /rounds/time_wait; 4: /config_history
+constexpr int64_t kMetricsSchemaVersion = 5;  // 2: time_eval; 3: time_wait; 4: /config_history; 5: dp_epsilon
 constexpr int64_t kOldestReadableSchema = 3;  // a version-3 file reads as one without option changes
 
 constexpr const char* kConfigHistory = "/config_history";
@@ -53,7 +54,14 @@ constexpr RoundColumn<double> kDoubleColumns[] = {
     {"/rounds/time_round", &RoundRecord::time_round, &MetricsData::time_round},
     {"/rounds/time_eval", &RoundRecord::time_eval, &MetricsData::time_eval},
     {"/rounds/time_wait", &RoundRecord::time_wait, &MetricsData::time_wait},
+    {"/rounds/dp_epsilon", &RoundRecord::dp_epsilon, &MetricsData::dp_epsilon},
 };
+// Round columns newer than the oldest readable schema: absent in such files, read as NaN, and
+// added (NaN for the rounds already there) when such a file is resumed.
+constexpr const char* kNewerColumns[] = {"/rounds/dp_epsilon"};
+bool is_newer_column(const std::string& name) {
+  return std::find(std::begin(kNewerColumns), std::end(kNewerColumns), name) != std::end(kNewerColumns);
+}
 constexpr RoundColumn<uint64_t> kU64Columns[] = {
     {"/rounds/bytes_up", &RoundRecord::bytes_up, &MetricsData::bytes_up},
     {"/rounds/bytes_down", &RoundRecord::bytes_down, &MetricsData::bytes_down},
@@ -246,6 +254,16 @@ std::vector<Truncation> plan_resume(const File& f, const RunAttributes& attrs, i
   return plan;
 }
 
+// An older file gains the columns of newer schemas, NaN for its `rows` rounds (the fill value).
+void add_newer_columns(const File& f, int64_t rows) {
+  for (const char* name : kNewerColumns) {
+    if (link_exists(f, name)) continue;
+    create_growing_dataset<double>(f, name, std::nullopt);
+    Handle dset = open_dataset(f, name);
+    set_extent(f, dset.get(), name, {static_cast<hsize_t>(rows)});
+  }
+}
+
 void apply_truncations(const File& f, const std::vector<Truncation>& plan) {
   for (const auto& t : plan) {
     Handle dset = open_dataset(f, t.name);
@@ -321,6 +339,7 @@ MetricsWriter MetricsWriter::resume(const std::string& path, const RunAttributes
   File f = open_file(path, /*writable=*/true);
   const RunAttributes stored = read_run_attributes(f);
   check_resume_attributes(path, stored, attrs);
+  add_newer_columns(f, completed_rounds);
   apply_truncations(f, plan_resume(f, attrs, completed_rounds));
   update_config_history(f, stored.config, completed_rounds, config_changed ? std::optional(attrs.config) : std::nullopt);
   write_run_attributes(f, attrs, /*with_config=*/false);  // rounds, ranks, seed, version of the continuing run
@@ -388,6 +407,7 @@ namespace {
 // were resized (damage, or a hand edit) is refused before gigabytes are read from it.
 void check_row_counts(const File& f, const RunAttributes& attrs) {
   const auto check = [&](const std::string& name, int64_t limit) {
+    if (is_newer_column(name) && !link_exists(f, name)) return;
     Handle dset = open_dataset(f, name);
     const auto rows = static_cast<int64_t>(extent(f, dset.get(), name).at(0));
     if (rows > limit)
@@ -418,9 +438,11 @@ MetricsData read_metrics(const std::string& path) {
       m.initial_rouge_l = read_attr<double>(f, root.get(), "/", "initial_rouge_l");
   }
   for_each_round_column([&](const auto& c) {
+    if (is_newer_column(c.name) && !link_exists(f, c.name)) return;  // an older schema: filled below
     m.*c.out = read_vector<typename std::remove_cvref_t<decltype(c)>::value_type>(f, c.name);
   });
   const size_t rounds = m.train_loss.size();
+  if (m.dp_epsilon.empty()) m.dp_epsilon.assign(rounds, std::numeric_limits<double>::quiet_NaN());
   for_each_row_column([&](const auto& c) {
     using T = typename std::remove_cvref_t<decltype(c)>::value_type;
     const int64_t width = m.attrs.*c.width;

@@ -11,9 +11,10 @@
 // R = rounds written, K = k, N = num_clients, L = num_blocks. Numbers little-endian; strings
 // variable-length UTF-8 (fixed-length ones are accepted on read); every attribute is a scalar on "/".
 // Root attributes:
-//   schema_version   int64    4 (3 lacked /config_history, 2 also /rounds/time_wait, 1 also
-//                             /rounds/time_eval); read_metrics and MetricsWriter::resume accept 3
-//                             (as a run without option changes) and 4, and refuse any other value
+//   schema_version   int64    5 (4 lacked /rounds/dp_epsilon, 3 also /config_history, 2 also
+//                             /rounds/time_wait, 1 also /rounds/time_eval); read_metrics and
+//                             MetricsWriter::resume accept 3 (as a run without option changes), 4
+//                             (dp_epsilon read as NaN; a resume adds it) and 5, and refuse the rest
 //   algorithm        string   "ferret", "fedavg", "fedkseed", ...
 //   k                int64    K, payload floats per round (0 for fedavg)
 //   num_clients      int64    N
@@ -49,6 +50,8 @@
 //                                               loss, Rouge-L); not part of time_round
 //   /rounds/time_wait         R        float64  seconds at the barrier after local training, waiting
 //                                               for the slowest rank (imbalance; max over ranks)
+//   /rounds/dp_epsilon        R        float64  ε spent after the round at --dp-delta (client-level DP,
+//                                               federated/client_privacy.hpp); NaN without --dp-clip
 //   /coefficients             R × K    float32  the broadcast step of every round: with the base model
 //                                               and the seed it replays the run; absent when K = 0
 //   /clients/train_loss       R × N    float32  each client's training loss, NaN where not selected;
@@ -86,6 +89,7 @@ struct RoundRecord {
   double time_local = 0, time_project = 0, time_comm = 0, time_reconstruct = 0, time_round = 0;
   double time_eval = 0;  // rank 0's evaluation after the round (eval loss, Rouge-L), not in time_round
   double time_wait = 0;  // at the barrier after local training, waiting for the slowest rank (imbalance)
+  double dp_epsilon = std::numeric_limits<double>::quiet_NaN();  // ε after the round; NaN without DP
   std::vector<float> coefficients;       // length k (FedAvg: k = 0 → empty)
   std::vector<float> client_train_loss;  // length num_clients, NaN where not selected
   std::vector<int32_t> allocation;       // length num_blocks: K_l of each block (empty when num_blocks = 0)
@@ -141,7 +145,7 @@ struct MetricsData {
   RunAttributes attrs;
   double initial_rouge_l = std::numeric_limits<double>::quiet_NaN();  // before training, when measured
   std::vector<double> eval_loss, train_loss, rouge_l, time_local, time_project, time_comm, time_reconstruct,
-      time_round, time_eval, time_wait;
+      time_round, time_eval, time_wait, dp_epsilon;
   std::vector<uint64_t> bytes_up, bytes_down, bytes_control;
   std::vector<int32_t> participants, senders;
   std::vector<std::vector<float>> coefficients, client_train_loss;

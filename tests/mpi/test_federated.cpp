@@ -18,6 +18,7 @@
 #include "federated/round.hpp"
 #include "federated/run.hpp"
 #include "federated/signals.hpp"
+#include "privacy/rdp_accountant.hpp"
 
 #include <csignal>
 
@@ -80,6 +81,17 @@ RunSummary run(const Config& c) {
   Comm comm;
   std::ostringstream log;
   return run_federated(c, comm, log);
+}
+
+// The run `c`, in folder `out`, done in two jobs: `first_rounds`, then --resume auto to c.rounds.
+// Returns the resumed job's config and summary.
+std::pair<Config, RunSummary> run_in_two_jobs(Config c, const std::string& out, int64_t first_rounds) {
+  c.out = out;
+  Config first = c;
+  first.rounds = first_rounds;
+  run(first);
+  c.resume = "auto";
+  return {c, run(c)};
 }
 
 std::vector<float> final_params(const std::string& out, int64_t round) {
@@ -168,14 +180,7 @@ TEST(Federated, ResumeIsBitIdentical) {
   Config straight = small_job(fresh_dir("straight"));
   straight.rounds = 4;
   run(straight);
-  Config first = straight;
-  first.out = fresh_dir("resumed");
-  first.rounds = 2;
-  run(first);
-  Config second = first;
-  second.rounds = 4;
-  second.resume = "auto";
-  const RunSummary s = run(second);
+  const auto [second, s] = run_in_two_jobs(straight, fresh_dir("resumed"), 2);
   EXPECT_EQ(s.rounds_done, 4);
   if (!is_root()) return;
   const auto a = final_params(straight.out, 4), b = final_params(second.out, 4);
@@ -222,14 +227,7 @@ TEST(Federated, FedKSeedProResumeIsBitIdentical) {
   straight.fedkseed_pro = true;
   straight.local_steps = 10;
   run(straight);
-  Config first = straight;
-  first.out = fresh_dir("fks_resumed");
-  first.rounds = 2;
-  run(first);
-  Config second = first;
-  second.rounds = straight.rounds;
-  second.resume = "auto";
-  run(second);
+  const Config second = run_in_two_jobs(straight, fresh_dir("fks_resumed"), 2).first;
   if (!is_root()) return;
   const auto a = final_params(straight.out, straight.rounds), b = final_params(second.out, straight.rounds);
   ASSERT_EQ(a.size(), b.size());
@@ -373,3 +371,91 @@ TEST(Comm, ChunkedReduceAndBroadcastEqualOneMessage) {
 }
 
 }  // namespace
+
+// ---- client-level differential privacy (--dp-clip) ------------------------------------------------
+
+namespace {
+
+Config private_job(const std::string& out, const std::string& algorithm = "ferret") {
+  Config c = small_job(out, algorithm);
+  c.allocation = Allocation::uniform;
+  c.participation = 0.5;
+  c.dp_clip = 5.0;
+  c.dp_noise_multiplier = 1.0;
+  c.dp_delta = 1e-5;
+  c.rouge_samples = 0;
+  validate_config(c);
+  return c;
+}
+
+}  // namespace
+
+TEST(Federated, PrivateRunsReportTheAccountantsEpsilonEveryRound) {
+  for (const char* algorithm : {"ferret", "fedavg", "fedkseed"}) {
+    Config c = private_job(fresh_dir(std::string("dp_") + algorithm), algorithm);
+    c.verify_every = 1;  // the noise is drawn once, on rank 0: replicas must still agree bit for bit
+    const RunSummary s = run(c);
+    EXPECT_EQ(s.rounds_done, c.rounds) << algorithm;
+    if (!is_root()) continue;
+    const MetricsData m = read_metrics(s.metrics_path);
+    RdpAccountant expected;
+    for (int64_t r = 0; r < c.rounds; ++r) {
+      expected.compose(0.5, 1.0);
+      EXPECT_EQ(m.dp_epsilon.at(static_cast<size_t>(r)), expected.epsilon(1e-5)) << algorithm << " round " << r + 1;
+    }
+    for (float x : final_params(c.out, c.rounds)) ASSERT_TRUE(std::isfinite(x)) << algorithm;
+  }
+}
+
+TEST(Federated, APrivateRunWithoutPrivacyRecordsNaN) {
+  const Config c = small_job(fresh_dir("no_dp"));
+  const RunSummary s = run(c);
+  if (!is_root()) return;
+  for (double e : read_metrics(s.metrics_path).dp_epsilon) EXPECT_TRUE(std::isnan(e));
+}
+
+TEST(Federated, ClippingBoundsEveryStep) {
+  // Without noise and with C = 1e-6, no client can move the model by more than C·(clients)/(qN).
+  Config c = private_job(fresh_dir("dp_tiny_clip"));
+  c.dp_clip = 1e-6;
+  c.dp_noise_multiplier = 0.0;
+  c.rounds = 2;
+  run(c);
+  if (!is_root()) return;
+  const MetricsData m = read_metrics((fs::path(c.out) / "metrics.h5").string());
+  for (const auto& row : m.coefficients) {  // the applied step, in the payload space it was clipped in
+    double sq = 0;
+    for (float x : row) sq += static_cast<double>(x) * x;
+    EXPECT_LE(std::sqrt(sq), 1e-6 * c.num_clients / (0.5 * c.num_clients) * 1.0001);
+  }
+  EXPECT_TRUE(std::isinf(m.dp_epsilon.back()));  // no noise, no privacy
+}
+
+TEST(Federated, AResumedPrivateRunReportsTheSameEpsilon) {
+  Config straight = private_job(fresh_dir("dp_straight"));
+  run(straight);
+  const Config second = run_in_two_jobs(straight, fresh_dir("dp_resumed"), 2).first;
+  if (!is_root()) return;
+  const MetricsData a = read_metrics((fs::path(straight.out) / "metrics.h5").string());
+  const MetricsData b = read_metrics((fs::path(second.out) / "metrics.h5").string());
+  EXPECT_EQ(a.dp_epsilon, b.dp_epsilon);
+  EXPECT_FALSE(read_checkpoint((fs::path(second.out) / "checkpoints" / checkpoint_name(4)).string()).privacy_rdp.empty());
+}
+
+TEST(Federated, TheTargetEpsilonStopsTheRunBeforeItIsPassed) {
+  RdpAccountant a;
+  a.compose(0.5, 1.0, 2);
+  const double after_two = a.epsilon(1e-5);
+  Config c = private_job(fresh_dir("dp_target"));
+  c.dp_target_epsilon = after_two * 1.01;  // round 3 would pass it
+  const RunSummary s = run(c);
+  EXPECT_EQ(s.rounds_done, 2);
+  if (is_root()) {
+    EXPECT_TRUE(fs::exists(fs::path(c.out) / "checkpoints" / checkpoint_name(2)));
+    EXPECT_LE(read_metrics(s.metrics_path).dp_epsilon.back(), c.dp_target_epsilon);
+  }
+  Config too_small = private_job(fresh_dir("dp_target_small"));
+  too_small.dp_target_epsilon = 0.01;
+  expect_config_error_everywhere(too_small, "--dp-target-epsilon = 0.01: round 1 would take epsilon to");
+  if (is_root()) EXPECT_FALSE(fs::exists(fs::path(too_small.out) / "metrics.h5"));
+}

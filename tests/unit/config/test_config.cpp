@@ -139,3 +139,25 @@ TEST(Config, ADirectoryIsNotAConfigFile) {
 }
 
 }  // namespace
+
+TEST(Config, DifferentialPrivacyCombinationsThatCannotHoldAreRefused) {
+  const std::vector<std::string> dp = {"--dp-clip", "1", "--allocation", "uniform"};
+  auto with_dp = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), dp.begin(), dp.end());
+    return extra;
+  };
+  EXPECT_EQ(error_of(with_dp({"--dp-noise-multiplier", "1"})), "");  // accepted
+  EXPECT_EQ(error_of({"--dp-noise-multiplier", "1"}),
+            "--dp-clip = 0 is invalid: allowed > 0 with --dp-noise-multiplier or --dp-target-epsilon (the noise is "
+            "scaled to the clip)");
+  EXPECT_EQ(error_of({"--dp-clip", "-1"}), "--dp-clip = -1 is invalid: allowed >= 0 (0 = no DP)");
+  EXPECT_EQ(error_of(with_dp({"--dp-delta", "1"})), "--dp-delta = 1 is invalid: allowed (0, 1)");
+  EXPECT_EQ(error_of(with_dp({"--dp-delta", "0"})), "--dp-delta = 0 is invalid: allowed (0, 1)");
+  EXPECT_EQ(error_of({"--dp-clip", "1"}),  // the default allocation, norm, reads the clients' updates
+            "--allocation = norm is invalid: allowed uniform | size with --dp-clip (norm allocation is computed from "
+            "the clients' updates)");
+  EXPECT_EQ(error_of(with_dp({"--dp-target-epsilon", "8"})),
+            "--dp-target-epsilon = 8 is invalid: allowed 0 with --dp-noise-multiplier 0 (without noise epsilon is "
+            "infinite)");
+  EXPECT_EQ(error_of({"--dp-clip", "1", "--algorithm", "fedavg"}), "");  // no allocation to speak of
+}
