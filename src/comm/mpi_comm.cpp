@@ -75,6 +75,18 @@ void Comm::reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& mem
   reduce_sum_in_place(buf, c, rank_, max_message_floats_);  // rank 0 is rank 0 of every sub-communicator (key = world rank)
 }
 
+void Comm::reduce_sum_to_root(std::span<uint64_t> buf, const std::vector<bool>& members) {
+  MPI_Comm c = sub_comm(members);
+  if (c == MPI_COMM_NULL) return;
+  if (members[rank_]) traffic_.up += buf.size() * sizeof(uint64_t);
+  const size_t max_values = std::max<size_t>(1, max_message_floats_ / 2);  // the float reduce's bytes per message
+  for (size_t start = 0; start < buf.size(); start += max_values) {
+    uint64_t* data = buf.data() + start;
+    const int n = static_cast<int>(std::min(max_values, buf.size() - start));
+    FERRET_MPI(MPI_Reduce(rank_ == 0 ? MPI_IN_PLACE : data, rank_ == 0 ? data : nullptr, n, MPI_UINT64_T, MPI_SUM, 0, c));
+  }
+}
+
 void Comm::broadcast_from_root(std::span<float> buf) {
   for_each_chunk(buf, max_message_floats_,
                  [&](float* data, int n) { FERRET_MPI(MPI_Bcast(data, n, MPI_FLOAT, 0, comm_)); });

@@ -45,6 +45,9 @@ class Comm final : public DataComm {
   // a member, i.e. hosts clients).
   void reduce_sum_to_root(std::span<float> buf, const std::vector<bool>& members) override;
   void broadcast_from_root(std::span<float> buf) override;
+  // The same reduce over uint64 (exact modulo 2^64): secure aggregation's masked fixed-point
+  // uploads (privacy/secure_aggregation.hpp). Counted as `up` like the float reduce.
+  void reduce_sum_to_root(std::span<uint64_t> buf, const std::vector<bool>& members);
 
   // Control-plane helpers (counted as `control`).
   enum class Op { sum, max };

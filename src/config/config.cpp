@@ -56,6 +56,8 @@ void for_each_option(Config& c, F&& f) {
   f("dp-delta", c.dp_delta, "client-level DP: the delta of the reported (epsilon, delta)");
   f("dp-target-epsilon", c.dp_target_epsilon, "client-level DP: stop before a round that would exceed this "
                                               "epsilon (0 = no limit)");
+  f("secure-aggregation", c.secure_aggregation, "mask every upload (X25519 pair keys, ChaCha20 masks, uint64 fixed "
+                                                "point) so that rank 0 learns only the sum; needs --dp-clip");
   f("seed", c.seed, "run seed: data, sampling, model init and every random basis");
   f("eval-every", c.eval_every, "Rouge-L every N rounds and at the end (eval loss: every round)");
   f("eval-samples", c.eval_samples, "held-out instances for the eval loss");
@@ -196,6 +198,10 @@ void validate_privacy(const Config& c) {
   require(std::isfinite(c.dp_target_epsilon) && c.dp_target_epsilon >= 0.0, "dp-target-epsilon", c.dp_target_epsilon,
           ">= 0 (0 = no limit)");
   require(c.dp_delta > 0.0 && c.dp_delta < 1.0, "dp-delta", c.dp_delta, "(0, 1)");
+  require(!(c.secure_aggregation && c.dp_clip == 0.0), "secure-aggregation", c.secure_aggregation,
+          "false without --dp-clip (the clip bounds every upload, so the fixed-point sum cannot wrap)");
+  require(!(c.secure_aggregation && c.algorithm == AlgorithmKind::fedavg), "secure-aggregation", c.secure_aggregation,
+          "false with --algorithm fedavg (its d-vectors would travel as 8·d bytes a sender; use ferret or fedkseed)");
   if (c.dp_clip == 0.0) {
     require(c.dp_noise_multiplier == 0.0 && c.dp_target_epsilon == 0.0, "dp-clip", c.dp_clip,
             "> 0 with --dp-noise-multiplier or --dp-target-epsilon (the noise is scaled to the clip)");

@@ -157,6 +157,7 @@ struct Config {
   double dp_noise_multiplier = 0.0; // z: the server adds N(0, z²C²) to every coordinate of the sum
   double dp_delta = 1e-5;           // δ of the reported (ε, δ)
   double dp_target_epsilon = 0.0;   // stop before a round that would exceed this ε; 0 = no limit
+  bool secure_aggregation = false;  // masked fixed-point uploads: rank 0 learns only their sum (needs dp_clip > 0)
 
   uint64_t seed = 42;
   int64_t eval_every = 5;           // Rouge-L every N rounds (and at the end); eval loss every round

@@ -1,6 +1,7 @@
 // defines: the implementation of client_privacy.hpp
 #include "federated/client_privacy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -38,8 +39,8 @@ double ClientPrivacy::clip(std::span<float> payload) const {
   return norm;
 }
 
-void ClientPrivacy::add_noise(std::span<float> sum) {
-  if (z_ > 0.0) random_.add_gaussian(sum, z_ * clip_);
+void ClientPrivacy::add_noise(std::span<float> x, int shares) {
+  if (z_ > 0.0) random_.add_gaussian(x, z_ * clip_ / std::sqrt(static_cast<double>(std::max(shares, 1))));
 }
 
 bool ClientPrivacy::next_round_exceeds_target() const {

@@ -36,8 +36,10 @@ class ClientPrivacy {
   std::vector<int> sample(Comm& comm, int num_clients);
   // Scales one client's payload (host floats) to norm <= C; returns its norm before.
   double clip(std::span<float> payload) const;
-  // Rank 0: N(0, z²C²) added to each coordinate of the summed payloads.
-  void add_noise(std::span<float> sum);
+  // N(0, z²C²/shares) added to each coordinate: rank 0 adds all of it to the sum (shares = 1);
+  // under secure aggregation each of the S senders adds its 1/S share, so the total is N(0, z²C²)
+  // and no single party sees the sum without noise.
+  void add_noise(std::span<float> x, int shares = 1);
   // What the server divides the noisy sum by: q·N.
   double denominator() const { return q_ * static_cast<double>(num_clients_); }
 

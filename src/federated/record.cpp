@@ -52,6 +52,7 @@ double Recorder::begin() {
        << "\n# ranks = " << comm_.size() << ", trainable parameters d = " << st_.fp.size() << ", blocks L = "
        << st_.algorithm->blocks().size() << ", upload = " << st_.algorithm->payload_size() << " floats + "
        << UploadHeader::kFloats * sizeof(float) << " B header per sending rank\n";
+  if (st_.secure) log_ << "# " << st_.secure->describe() << "\n";
   double loss = 0.0;
   {
     PrecisionScope precision(c.dtype, st_.compute.device);

@@ -2,6 +2,7 @@
 // before it was split into phases, so a seed gives the same bits as before.
 #include "federated/round.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -162,8 +163,12 @@ void Round::encode(const RoundPlan& plan, const LocalResult& local) {
   buf_.upload.zero_();
   torch::Tensor step = buf_.step();
   if (plan.senders[comm_.rank()]) {
-    if (st_.privacy->on()) step.copy_(buf_.payload_sum);  // already the clients' payloads (train)
-    else st_.algorithm->encode(span_of(buf_.contribution_sum), span_of(step));
+    if (st_.privacy->on()) {
+      step.copy_(buf_.payload_sum);  // already the clients' payloads (train)
+      if (st_.secure) st_.privacy->add_noise(span_of(step), static_cast<int>(std::count(plan.senders.begin(), plan.senders.end(), true)));
+    } else {
+      st_.algorithm->encode(span_of(buf_.contribution_sum), span_of(step));
+    }
   }
   buf_.upload.narrow(0, static_cast<int64_t>(buf_.payload), UploadHeader::kFloats)
       .copy_(torch::tensor({static_cast<float>(local.weight_sum), static_cast<float>(local.weighted_loss),
@@ -171,7 +176,8 @@ void Round::encode(const RoundPlan& plan, const LocalResult& local) {
 }
 
 UploadHeader Round::upload(const RoundPlan& plan) {
-  data_.reduce_sum_to_root(span_of(buf_.upload), plan.senders);
+  if (st_.secure) st_.secure->reduce(comm_, span_of(buf_.upload), plan.senders, plan.round);
+  else data_.reduce_sum_to_root(span_of(buf_.upload), plan.senders);
   const torch::Tensor h = buf_.upload.narrow(0, static_cast<int64_t>(buf_.payload), UploadHeader::kFloats).to(torch::kCPU);
   return {h[0].item<float>(), h[1].item<float>(), h[2].item<float>(), h[3].item<float>()};
 }
@@ -180,7 +186,7 @@ void Round::server_step(const UploadHeader& total, int64_t round) {
   if (!comm_.is_root()) return;
   torch::Tensor step = buf_.step();
   if (st_.privacy->on()) {  // host payloads (--data-comm mpi): noise, then the fixed denominator q·N
-    st_.privacy->add_noise(span_of(step));
+    if (!st_.secure) st_.privacy->add_noise(span_of(step));  // else the senders added it, in shares
     st_.server->step(span_of(step), st_.privacy->denominator(), round);
     return;
   }

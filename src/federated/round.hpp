@@ -65,7 +65,7 @@ struct LocalResult {
 // The floats appended to every upload and summed with it: the server learns the total weight,
 // the weighted loss and how many updates were accepted and dropped, at no extra message.
 struct UploadHeader {
-  static constexpr size_t kFloats = 4;
+  static constexpr size_t kFloats = kUploadHeaderFloats;
   double weight = 0.0, weighted_loss = 0.0, accepted = 0.0, dropped = 0.0;
 };
 

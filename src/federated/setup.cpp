@@ -297,6 +297,8 @@ RunState setup_run(const Config& c, Comm& comm) {
   });
   RunState st;
   setup_everywhere(comm, [&] { st = build_state(c, comm, paths, std::move(compute)); });
+  if (c.secure_aggregation)  // collective: every rank's public key to every rank
+    st.secure = std::make_unique<SecureAggregator>(c, comm, st.algorithm->payload_size(), kUploadHeaderFloats);
   setup_everywhere(comm, [&] {
     if (comm.is_root()) open_root_outputs(c, comm, paths, st);
   });

@@ -23,6 +23,7 @@
 #include "data/example.hpp"
 #include "federated/client_privacy.hpp"
 #include "federated/compute_device.hpp"
+#include "federated/secure_aggregator.hpp"
 #include "io/checkpoint_file.hpp"
 #include "io/metrics_file.hpp"
 #include "io/run_lock.hpp"
@@ -37,6 +38,9 @@ struct OutputPaths {
 
 // Everything a rank holds for the run, built identically on every rank (rank 0 adds the
 // evaluation sets and the metrics file).
+// Floats of the UploadHeader appended to every upload (round.hpp), known here for the buffers.
+inline constexpr size_t kUploadHeaderFloats = 4;
+
 struct RunState {
   ComputeDevice compute;  // first member: destroyed last, after the algorithm that uses its kernels
   std::unique_ptr<DataComm> device_comm;  // --data-comm nccl
@@ -50,6 +54,7 @@ struct RunState {
   std::unique_ptr<Algorithm> algorithm;
   std::unique_ptr<ServerOptimizer> server;
   std::unique_ptr<ClientPrivacy> privacy;  // --dp-clip: sampling, clipping, noise, the accountant (off: on() false)
+  std::unique_ptr<SecureAggregator> secure;  // --secure-aggregation: the masked upload reduce
   int64_t start_round = 0;
   std::vector<OptionChange> resume_changes;  // recorded options this resume changed (resume_rules.hpp)
   OutputPaths paths;

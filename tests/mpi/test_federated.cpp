@@ -459,3 +459,36 @@ TEST(Federated, TheTargetEpsilonStopsTheRunBeforeItIsPassed) {
   expect_config_error_everywhere(too_small, "--dp-target-epsilon = 0.01: round 1 would take epsilon to");
   if (is_root()) EXPECT_FALSE(fs::exists(fs::path(too_small.out) / "metrics.h5"));
 }
+
+TEST(Federated, SecureAggregationGivesTheSameRunUpToFloatRounding) {
+  // z = 0 and q = 1 make the DP run deterministic, so the masked and the plain reduce can be compared.
+  Config plain = private_job(fresh_dir("sa_plain"));
+  plain.participation = 1.0;
+  plain.dp_noise_multiplier = 0.0;
+  plain.dp_clip = 0.05;
+  Config masked = plain;
+  masked.out = fresh_dir("sa_masked");
+  masked.secure_aggregation = true;
+  masked.verify_every = 1;
+  const RunSummary a = run(plain), b = run(masked);
+  if (!is_root()) return;
+  // The exact integer sum is rounded to float once; MPI's float reduce rounds at every addition.
+  EXPECT_NEAR(b.final_eval_loss, a.final_eval_loss, 1e-4 * a.final_eval_loss);
+  const auto x = final_params(plain.out, plain.rounds), y = final_params(masked.out, masked.rounds);
+  ASSERT_EQ(x.size(), y.size());
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(x[i] - y[i])));
+  EXPECT_LE(worst, 1e-5);
+  const MetricsData m = read_metrics(b.metrics_path);
+  const auto senders = static_cast<uint64_t>(m.senders[0]);
+  EXPECT_EQ(m.bytes_up[0], senders * 8 * (m.attrs.k + UploadHeader::kFloats));  // uint64 fixed point
+}
+
+TEST(Federated, SecureAggregationWithNoiseResumes) {
+  Config c = private_job(fresh_dir("sa_noise"));
+  c.secure_aggregation = true;
+  const auto [resumed, s] = run_in_two_jobs(c, c.out, 2);
+  EXPECT_EQ(s.rounds_done, c.rounds);
+  if (!is_root()) return;
+  for (float v : final_params(resumed.out, c.rounds)) ASSERT_TRUE(std::isfinite(v));
+}

@@ -161,3 +161,13 @@ TEST(Config, DifferentialPrivacyCombinationsThatCannotHoldAreRefused) {
             "infinite)");
   EXPECT_EQ(error_of({"--dp-clip", "1", "--algorithm", "fedavg"}), "");  // no allocation to speak of
 }
+
+TEST(Config, SecureAggregationNeedsAClipAndAKVectorAlgorithm) {
+  EXPECT_EQ(error_of({"--secure-aggregation"}),
+            "--secure-aggregation = true is invalid: allowed false without --dp-clip (the clip bounds every upload, so "
+            "the fixed-point sum cannot wrap)");
+  EXPECT_EQ(error_of({"--secure-aggregation", "--dp-clip", "1", "--algorithm", "fedavg"}),
+            "--secure-aggregation = true is invalid: allowed false with --algorithm fedavg (its d-vectors would travel "
+            "as 8·d bytes a sender; use ferret or fedkseed)");
+  EXPECT_EQ(error_of({"--secure-aggregation", "--dp-clip", "1", "--allocation", "uniform"}), "");
+}
