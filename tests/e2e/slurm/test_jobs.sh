@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The job scripts under a real (localhost) Slurm: usage: test_jobs.sh cpu|sweep|preempt
+# The job scripts under a real (localhost) Slurm: usage: test_jobs.sh cpu|sweep|preempt|private
 # Exit 77 (ctest: skipped) when Slurm's daemons are not installed.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -27,6 +27,17 @@ cpu)
     --rounds 3 "${tiny[@]}" || fail "sbatch --wait exited $?"
   [ "$(rounds_in "$work/cpu")" = 3 ] || fail "metrics.h5 does not hold 3 rounds"
   echo "PASS: ferret-cpu.sbatch ran 3 rounds under srun --mpi=pmix"
+  ;;
+private)  # the privacy options pass through the job script: client-level DP with secure aggregation
+  FERRET_OUT=$work/private timeout 240 sbatch --wait --output="$work/private.out" jobs/ferret-cpu.sbatch configs/demo.ini \
+    --rounds 3 "${tiny[@]}" --allocation uniform --participation 0.5 --dp-clip 0.05 --dp-noise-multiplier 1 \
+    --secure-aggregation || fail "sbatch --wait exited $?"
+  eps=$(.venv/bin/python -c "import h5py,sys; print(' '.join('%.3f' % e for e in h5py.File(sys.argv[1],'r')['rounds/dp_epsilon']))" \
+        "$work/private/metrics.h5")
+  .venv/bin/python -c "import sys; e=[float(x) for x in sys.argv[1:]]; sys.exit(not (len(e) == 3 and e[0] < e[1] < e[2]))" $eps ||
+    fail "dp_epsilon is '$eps', expected 3 increasing values"
+  grep -q "secure aggregation: uint64 fixed point" "$work/private.out" || fail "no secure-aggregation line in the job output"
+  echo "PASS: ferret-cpu.sbatch ran 3 private rounds with secure aggregation (epsilon $eps)"
   ;;
 sweep)
   FERRET_SWEEP_DIR=$work/sweep timeout 300 sbatch --wait --array=0-1 --output="$work/sweep-%a.out" jobs/sweep.sbatch \
