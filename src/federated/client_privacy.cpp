@@ -44,7 +44,7 @@ void ClientPrivacy::add_noise(std::span<float> x, int shares) {
 }
 
 bool ClientPrivacy::next_round_exceeds_target() const {
-  return on() && target_ > 0.0 && accountant_.epsilon_after(q_, z_, delta_) > target_;
+  return on() && target_ > 0.0 && epsilon_after_next_round() > target_;
 }
 
 }  // namespace ferret

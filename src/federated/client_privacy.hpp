@@ -45,9 +45,10 @@ class ClientPrivacy {
 
   void account_round() { accountant_.compose(q_, z_); }
   double epsilon() const { return on() ? accountant_.epsilon(delta_) : std::numeric_limits<double>::infinity(); }
+  // ε if one more round were composed (this run's q, z and δ).
+  double epsilon_after_next_round() const { return accountant_.epsilon_after(q_, z_, delta_); }
   // True when one more round would take ε past --dp-target-epsilon (never without a target).
   bool next_round_exceeds_target() const;
-  double target() const { return target_; }
 
   const RdpAccountant& accountant() const { return accountant_; }
   void restore(std::span<const double> rdp) { accountant_.set_rdp(rdp); }

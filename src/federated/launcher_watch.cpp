@@ -30,13 +30,14 @@ void watch(std::atomic<bool>& stop, pid_t launcher, int rank) {
   }
 }
 
-}  // namespace
-
+// True when the environment names an MPI launcher's rank.
 bool started_by_launcher() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
     if (std::getenv(name) != nullptr) return true;
   return false;
 }
+
+}  // namespace
 
 LauncherWatch::LauncherWatch(int rank) {
   const pid_t parent = getppid();

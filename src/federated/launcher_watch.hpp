@@ -23,14 +23,9 @@ class LauncherWatch {
   LauncherWatch(const LauncherWatch&) = delete;
   LauncherWatch& operator=(const LauncherWatch&) = delete;
 
-  bool active() const { return thread_.joinable(); }
-
  private:
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
-
-// True when the environment names an MPI launcher's rank (what LauncherWatch keys on).
-bool started_by_launcher();
 
 }  // namespace ferret

@@ -138,7 +138,7 @@ void Recorder::preempted(int64_t rounds_done, int signal) {
 void Recorder::budget_spent(int64_t rounds_done) {
   if (!comm_.is_root()) return;
   log_ << "privacy budget spent: round " << rounds_done + 1 << " would take epsilon to " << std::setprecision(4)
-       << st_.privacy->accountant().epsilon_after(config_.participation, config_.dp_noise_multiplier, config_.dp_delta)
+       << st_.privacy->epsilon_after_next_round()
        << " > --dp-target-epsilon " << config_.dp_target_epsilon << "; stopped after round " << rounds_done << "/"
        << config_.rounds << " (epsilon " << st_.privacy->epsilon() << " at delta " << config_.dp_delta << ")\n";
 }

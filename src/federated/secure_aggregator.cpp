@@ -21,11 +21,13 @@ SecureAggregator::SecureAggregator(const Config& c, Comm& comm, size_t payload_f
       loss_bound_(static_cast<double>(c.num_clients) * kMaxHeaderLoss) {
   const PublicKey& mine = keys_.public_key();
   const std::string my_key(reinterpret_cast<const char*>(mine.data()), mine.size());
+  pair_keys_.resize(static_cast<size_t>(comm.size()));
   for (int r = 0; r < comm.size(); ++r) {
     const std::string key = comm.broadcast_string(my_key, r);
-    PublicKey k{};
-    std::memcpy(k.data(), key.data(), std::min(key.size(), k.size()));
-    public_keys_.push_back(k);
+    if (r == comm.rank()) continue;  // no key with itself
+    PublicKey theirs{};
+    std::memcpy(theirs.data(), key.data(), std::min(key.size(), theirs.size()));
+    pair_keys_[static_cast<size_t>(r)] = keys_.shared_with(theirs, comm.rank() < r);
   }
   buffer_.resize(payload_ + header_);
 }
@@ -40,7 +42,7 @@ void SecureAggregator::reduce(Comm& comm, std::span<float> upload, const std::ve
     header_fp_.quantize(header, std::span(buffer_).subspan(payload_));
     std::vector<MaskPeer> peers;
     for (int r = 0; r < comm.size(); ++r)
-      if (r != me && senders[r]) peers.push_back({r, keys_.shared_with(public_keys_[r], me < r)});
+      if (r != me && senders[r]) peers.push_back({r, pair_keys_[static_cast<size_t>(r)]});
     add_pairwise_masks(buffer_, me, peers, round);
   }
   comm.reduce_sum_to_root(std::span<uint64_t>(buffer_), senders);
@@ -52,7 +54,7 @@ void SecureAggregator::reduce(Comm& comm, std::span<float> upload, const std::ve
 std::string SecureAggregator::describe() const {
   std::ostringstream os;
   os << "secure aggregation: uint64 fixed point, payload resolution 2^" << -std::log2(payload_fp_.scale())
-     << ", header 2^" << -std::log2(header_fp_.scale()) << "; " << public_keys_.size() << " X25519 public keys exchanged";
+     << ", header 2^" << -std::log2(header_fp_.scale()) << "; " << pair_keys_.size() << " X25519 public keys exchanged";
   return os.str();
 }
 

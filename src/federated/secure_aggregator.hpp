@@ -39,7 +39,7 @@ class SecureAggregator {
 
  private:
   KeyPair keys_;
-  std::vector<PublicKey> public_keys_;  // by rank
+  std::vector<SharedKey> pair_keys_;  // by rank: the key shared with that rank (X25519 once, at setup)
   size_t payload_, header_;
   FixedPoint payload_fp_, header_fp_;
   double loss_bound_;

@@ -264,7 +264,7 @@ RunState build_state(const Config& c, const Comm& comm, const OutputPaths& paths
   if (st.start_round < c.rounds && st.privacy->next_round_exceeds_target()) {  // before anything is written
     std::ostringstream msg;
     msg << "--dp-target-epsilon = " << c.dp_target_epsilon << ": round " << st.start_round + 1 << " would take epsilon to "
-        << st.privacy->accountant().epsilon_after(c.participation, c.dp_noise_multiplier, c.dp_delta)
+        << st.privacy->epsilon_after_next_round()
         << " (allowed: a larger target, more noise or a lower --participation)";
     throw ConfigError(msg.str());
   }
